@@ -1,0 +1,1 @@
+"""Merges of the standard into files the repository may already have."""

@@ -1,0 +1,95 @@
+"""The filters and globals the Jinja plugin gives the template, one thin call each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from chitty_cicd import detect, ecosystems, managed
+from chitty_cicd.detection import Detection
+
+
+def _rules() -> dict[str, Callable[..., Detection]]:
+    return {
+        "project_name": detect.detect_project_name,
+        "project_type": detect.detect_project_type,
+        "deploy_target": detect.detect_deploy_target,
+        "package_manager": detect.detect_package_manager,
+        "node_version": detect.detect_node_version,
+        "python_version": detect.detect_python_version,
+        "default_branch": detect.detect_default_branch,
+        "github_org": detect.detect_github_org,
+        "beacon_entry": _detect_beacon_entry,
+    }
+
+
+def _detect_beacon_entry(root: Path, project_type: str = "", deploy_target: str = "none") -> Detection:
+    from chitty_cicd.beacon import node_entry, python_entry
+
+    if project_type == "python":
+        return python_entry.detect_python_entry(root)
+    if project_type == "node":
+        return node_entry.detect_node_entry(root, deploy_target)
+    return Detection(None, f"the beacon has no entry point for {project_type or 'this'} projects")
+
+
+def _detect(dst_path: Any, rule: str, *args: Any) -> Detection:
+    root = Path(str(dst_path)).resolve()
+    if not root.is_dir():
+        return Detection(None, "the destination does not exist yet")
+    return _rules()[rule](root, *args)
+
+
+def detected(dst_path: Any, rule: str, *args: Any) -> str:
+    """Return the detected value for a question default, or "" when there is none."""
+    return _detect(dst_path, rule, *args).value or ""
+
+
+def detection_reason(dst_path: Any, rule: str, *args: Any) -> str:
+    """Return why detection gave its value, for the question's help."""
+    return _detect(dst_path, rule, *args).reason
+
+
+def existing_generated_files(dst_path: Any) -> list[str]:
+    """List generated paths the destination already has as its own files."""
+    root = Path(str(dst_path)).resolve()
+    if not root.is_dir():
+        return []
+    return managed.user_owned_paths(root)
+
+
+def exclude_patterns(paths: Iterable[str]) -> str:
+    """Turn kept file paths into anchored, escaped gitignore patterns, one per line."""
+    return "\n".join(managed.literal_pattern(path) for path in paths)
+
+
+def with_absolute_src_path(answers: dict[str, Any]) -> dict[str, Any]:
+    """Make a local `_src_path` absolute, so `copier update` works from any directory."""
+    src = str(answers.get("_src_path") or "")
+    is_url = "://" in src or src.startswith(("git@", "gh:", "gl:"))
+    if not src or is_url or Path(src).is_absolute():
+        return answers
+    return {**answers, "_src_path": str(Path(src).resolve())}
+
+
+def action(name: str) -> str:
+    """Return the pinned `uses:` value of an action, with its version comment."""
+    from chitty_cicd.pins import action_ref
+
+    return action_ref(name)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "detected": detected,
+    "detection_reason": detection_reason,
+    "existing_generated_files": existing_generated_files,
+    "exclude_patterns": exclude_patterns,
+    "with_absolute_src_path": with_absolute_src_path,
+}
+GLOBALS: dict[str, Any] = {
+    "action": action,
+    "corepack_version": ecosystems.COREPACK_VERSION,
+    "dependabot_ecosystem": ecosystems.DEPENDABOT_ECOSYSTEM,
+    "lockfile_names": ecosystems.LOCKFILE_NAMES,
+}
