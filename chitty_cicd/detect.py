@@ -1,8 +1,8 @@
 """Detection of a repository's project type, deploy target, package manager and versions.
 
-These are the one implementation of the SOP-002 repository analysis: the template's
-question defaults and the bulk tool both call them. Only files at the repository root
-count as evidence, because the generated CI runs at the root.
+The template's question defaults and the bulk tool both call these rules, so there is
+one implementation. Only files at the repository root count as evidence, because the
+generated CI runs at the root.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def detect_project_type(root: Path) -> Detection:
 
     A package.json that only carries tooling does not count when another language's
     manifest is present (a Python project with a lint-only package.json). Manifests of
-    two languages that both look real give no answer: the user chooses.
+    two languages that both look real give no default, so the user chooses.
     """
     found = _root_manifests(root)
 

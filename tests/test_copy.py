@@ -61,7 +61,7 @@ def test_copy_pins_every_action_with_version_comment(render: Callable[..., Path]
             if "uses:" in line]
     assert uses
     for ref in uses:
-        action, _, rest = ref.partition("@")
+        _action, _, rest = ref.partition("@")
         sha, _, comment = rest.partition(" # ")
         assert len(sha) == 40, ref
         assert comment.startswith("v"), ref
