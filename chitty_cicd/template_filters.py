@@ -80,12 +80,28 @@ def action(name: str) -> str:
     return action_ref(name)
 
 
+def python_beacon_package(beacon_entry: str) -> str:
+    """Return the path of the Python beacon package that beacon_entry imports."""
+    from chitty_cicd.beacon.python_entry import beacon_package_path
+
+    return beacon_package_path(beacon_entry)
+
+
+def python_entry_problem(beacon_entry: str) -> str:
+    """Return why beacon_entry cannot be a Python entry module, or ""."""
+    from chitty_cicd.beacon.python_entry import beacon_entry_problem
+
+    return beacon_entry_problem(beacon_entry)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "detected": detected,
     "detection_reason": detection_reason,
     "existing_generated_files": existing_generated_files,
     "exclude_patterns": exclude_patterns,
     "with_absolute_src_path": with_absolute_src_path,
+    "python_beacon_package": python_beacon_package,
+    "python_entry_problem": python_entry_problem,
 }
 GLOBALS: dict[str, Any] = {
     "action": action,

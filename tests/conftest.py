@@ -15,10 +15,24 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+_SNAPSHOT_IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "node_modules", "__pycache__", ".*_cache", "example", "work"
+)
+
+
 @pytest.fixture(scope="session")
-def template_path() -> str:
-    """The template as Copier sees it: this working tree, uncommitted changes included."""
-    return str(REPO_ROOT)
+def template_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The working tree committed once into a scratch git repository.
+
+    Copier would otherwise make a new commit of the uncommitted changes on every render,
+    so `_commit` in the answers file would differ between two renders of one test.
+    """
+    snapshot = tmp_path_factory.mktemp("template") / "cicd-templates"
+    shutil.copytree(REPO_ROOT, snapshot, ignore=_SNAPSHOT_IGNORED)
+    git(snapshot, "init", "--quiet", "--initial-branch=main")
+    git(snapshot, "add", "--all")
+    git(snapshot, "commit", "--quiet", "--message", "Snapshot of the working tree")
+    return str(snapshot)
 
 
 def git(cwd: Path, *args: str) -> str:
