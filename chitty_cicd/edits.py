@@ -49,9 +49,14 @@ def read_text(root: Path, relpath: str) -> str | None:
     path = resolve_inside(root, relpath)
     if not path.exists():
         return None
+    if not path.is_file():
+        raise ChittyError("is not a regular file; name a file, not a directory", path=relpath)
     data = path.read_bytes()
     if b"\0" in data:
-        raise ChittyError("is a binary file, not source text; set beacon_entry to a text file", path=relpath)
+        raise ChittyError(
+            "is a binary file, not text; point the answer that names it at a text file",
+            path=relpath,
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
