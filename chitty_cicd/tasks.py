@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     for relpath in written:
-        print(f"  updated {relpath}")
+        print(f"  wrote {relpath}")
     for note in plan.notes:
         print(f"  {note}")
     return 0
