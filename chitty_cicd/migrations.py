@@ -19,6 +19,11 @@ from typing import Any
 
 import yaml
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chitty_cicd.managed import user_owned_paths
+
 ANSWERS_FILE = ".copier-answers.yml"
 
 
@@ -70,26 +75,50 @@ def rename_kept_files(text: str, renames: list[Rename]) -> str:
     renamed = [moves.get(str(path).strip("/"), path) for path in kept]
     if renamed == kept:
         return text
+    return _replace_kept_files(text, renamed)
 
+
+def _replace_kept_files(text: str, kept: list[Any]) -> str:
     lines = text.splitlines(keepends=True)
     start = next(index for index, line in enumerate(lines) if line.startswith("kept_files:"))
     end = start + 1
     while end < len(lines) and lines[end].startswith(("-", " ")):
         end += 1
-    block = yaml.safe_dump({"kept_files": renamed}, default_flow_style=False, sort_keys=False)
+    block = yaml.safe_dump({"kept_files": kept}, default_flow_style=False, sort_keys=False)
     return "".join(lines[:start]) + block + "".join(lines[end:])
 
 
+def adopt_user_files(text: str, root: Path, renames: list[Rename]) -> str:
+    """Add to `kept_files` every path the release renders that root has as its own file.
+
+    A release that starts rendering a new path (a new workflow, say) would otherwise write
+    conflict markers into a file of the same name that the repository wrote itself. The
+    old names of renamed files are no longer rendered, so they are left out.
+    """
+    answers = yaml.safe_load(text) or {}
+    kept = answers.get("kept_files")
+    if not isinstance(kept, list):
+        return text
+    known = {str(path).strip("/") for path in kept} | {rename.old for rename in renames}
+    adopted = [path for path in user_owned_paths(root) if path not in known]
+    if not adopted:
+        return text
+    return _replace_kept_files(text, [*kept, *adopted])
+
+
 def migrate_before(root: Path, from_version: str, to_version: str) -> None:
-    """Rename answer keys and kept-file entries before the new release is rendered."""
+    """Rename answer keys and kept-file entries, and keep new paths the repository owns.
+
+    Runs before the new release is rendered into the repository.
+    """
     questions = [rename for rename in RENAMED_QUESTIONS if rename.applies(from_version, to_version)]
     files = [rename for rename in RENAMED_FILES if rename.applies(from_version, to_version)]
     path = root / ANSWERS_FILE
-    if not (questions or files) or not path.is_file():
+    if not path.is_file():
         return
 
     text = path.read_text(encoding="utf-8")
-    new_text = rename_kept_files(rename_answer_keys(text, questions), files)
+    new_text = adopt_user_files(rename_kept_files(rename_answer_keys(text, questions), files), root, files)
     if new_text != text:
         path.write_text(new_text, encoding="utf-8")
 

@@ -165,6 +165,8 @@ def _release_v2(root: Path) -> None:
         "RENAMED_FILES: tuple[Rename, ...] = (\n"
         '    Rename("2.0.0", ".github/workflows/ci.yml", ".github/workflows/build.yml"),\n)',
     )
+    _replace(root / "chitty_cicd" / "managed.py",
+             '".github/workflows/ci.yml",', '".github/workflows/build.yml",')
     (root / "CHANGELOG.md").write_text(CHANGELOG_V2, encoding="utf-8")
 
 
