@@ -76,7 +76,7 @@ def _root_manifests(root: Path) -> dict[str, list[str]]:
 
 
 def _nested_manifests(root: Path) -> list[str]:
-    nested = []
+    nested: list[str] = []
     for child in sorted(root.iterdir()):
         if not child.is_dir() or child.name in _SKIPPED_DIRS or child.name.startswith("."):
             continue

@@ -65,13 +65,37 @@ def read_text(root: Path, relpath: str) -> str | None:
         ) from error
 
 
+def _check_writable(root: Path, relpath: str) -> None:
+    # Files are replaced through a temporary file beside them, so the directory needs write
+    # access too; a read-only file is respected as the user's choice.
+    path = resolve_inside(root, relpath)
+    directory = next((parent for parent in path.parents if parent.exists()), root)
+    blocked = [target for target in (path, directory)
+               if target.exists() and not os.access(target, os.W_OK)]
+    if blocked:
+        raise ChittyError(
+            f"cannot be written because {blocked[0]} is read-only; make it writable and run again",
+            path=relpath,
+        )
+
+
 def apply_plan(root: Path, plan: Plan) -> list[str]:
-    """Write every planned file that changes; return the paths written."""
+    """Write every planned file that changes; return the paths written.
+
+    Every target is checked for write access first, so a read-only file or directory
+    stops the run before the first write rather than halfway through.
+    """
+    pending = {
+        relpath: text
+        for relpath, text in sorted(plan.writes.items())
+        if read_text(root, relpath) != text
+    }
+    for relpath in pending:
+        _check_writable(root, relpath)
+
     changed = []
-    for relpath, text in sorted(plan.writes.items()):
+    for relpath, text in pending.items():
         path = resolve_inside(root, relpath)
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.chitty-tmp")
         tmp.write_text(text, encoding="utf-8", newline="")

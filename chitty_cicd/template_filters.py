@@ -6,8 +6,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
 from chitty_cicd import detect, ecosystems, managed
 from chitty_cicd.detection import Detection
+from chitty_cicd.errors import ChittyError
 
 
 def _rules() -> dict[str, Callable[..., Detection]]:
@@ -73,6 +77,57 @@ def with_absolute_src_path(answers: dict[str, Any]) -> dict[str, Any]:
     return {**answers, "_src_path": str(Path(src).resolve())}
 
 
+@pass_context
+def post_render_problem(context: Context, dst_path: Any) -> str:
+    """Return why the post-render steps would fail on dst_path with these answers, or "".
+
+    A question validator calls this, so bad input stops the copy before Copier writes
+    any file. It plans the edits and writes nothing.
+    """
+    from chitty_cicd.tasks import plan_post_render
+
+    root = Path(str(dst_path)).resolve()
+    if not root.is_dir() or _copier_operation() == "update":
+        # An update also renders into scratch copies without the repository's files, and
+        # chitty_cicd.update restores the repository when the steps fail there.
+        return ""
+    answers = {
+        name: value
+        for name, value in context.get_all().items()
+        if not name.startswith("_") and isinstance(value, (str, int, float, bool, list, dict))
+    }
+    try:
+        plan_post_render(root, answers)
+    except ChittyError as error:
+        return f"{error} (nothing was written)"
+    return ""
+
+
+def _copier_operation() -> str | None:
+    # NOTE: Copier 9.19 keeps the operation in this internal context variable and does not
+    # give it to validators; re-check when upgrading Copier.
+    try:
+        from copier._main import _operation
+    except ImportError:
+        return None
+    return _operation.get(None)
+
+
+def kept_files_problem(kept_files: Any) -> str:
+    """Return why kept_files is not a list of generated paths to keep, or ""."""
+    if not isinstance(kept_files, list):
+        return "kept_files must be a YAML list of paths, e.g. [.github/workflows/ci.yml]"
+    for path in kept_files:
+        if not isinstance(path, str) or not path.strip("/"):
+            return f"kept_files entry {path!r} is not a path; write paths such as .github/workflows/ci.yml"
+        if path.strip("/") not in managed.RENDERED_PATHS:
+            return (
+                f"kept_files entry {path!r} is not a file this template renders; "
+                f"list only these: {', '.join(managed.RENDERED_PATHS)}"
+            )
+    return ""
+
+
 def action(name: str) -> str:
     """Return the pinned `uses:` value of an action, with its version comment."""
     from chitty_cicd.pins import action_ref
@@ -100,6 +155,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "existing_generated_files": existing_generated_files,
     "exclude_patterns": exclude_patterns,
     "with_absolute_src_path": with_absolute_src_path,
+    "post_render_problem": post_render_problem,
+    "kept_files_problem": kept_files_problem,
     "python_beacon_package": python_beacon_package,
     "python_entry_problem": python_entry_problem,
 }

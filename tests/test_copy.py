@@ -252,3 +252,31 @@ def test_copy_ambiguous_type_explains_why(render: Callable[..., Path], tmp_path:
 
     assert "manifests of several project types at the root (rust: Cargo.toml; go: go.mod)" in str(error.value)
     assert sorted(path.name for path in repo.iterdir()) == ["Cargo.toml", "go.mod"]
+
+
+def test_copy_bad_package_json_writes_nothing(render: Callable[..., Path], tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "package.json").write_text('{"name": "svc",\n  "main": "index.js",\n')
+    (repo / "index.js").write_text("console.log('hi');\n")
+    before = snapshot(repo)
+
+    with pytest.raises(ValueError) as error:
+        render({"beacon_entry": "index.js"}, dst=repo)
+
+    assert "package.json:3: invalid JSON" in str(error.value)
+    assert "(nothing was written)" in str(error.value)
+    assert snapshot(repo) == before
+
+
+def test_copy_missing_beacon_entry_writes_nothing(render: Callable[..., Path], tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("flask\n")
+    before = snapshot(repo)
+
+    with pytest.raises(ValueError) as error:
+        render({"beacon_entry": "nope.py"}, dst=repo)
+
+    assert "nope.py" in str(error.value)
+    assert snapshot(repo) == before
