@@ -1,0 +1,1 @@
+"""The `chitty-cicd` command line: `apply`, `preflight` and `update`."""
