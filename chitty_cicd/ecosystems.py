@@ -1,4 +1,4 @@
-"""Per project type: the package ecosystem facts that workflows, Dependabot and CODEOWNERS share."""
+"""Facts the templates and the bulk tool share: ecosystems, check names and secrets."""
 
 from __future__ import annotations
 
@@ -23,3 +23,15 @@ DEPENDABOT_FILES = {
     "go": ["go.mod", "go.sum"],
 }
 GITHUB_ACTIONS_FILES = ["/.github/workflows/"]
+
+# The check the CI workflow reports (its job's `name`), which branch protection requires.
+CI_CHECK_NAME = "Build and test"
+
+# Secrets the generated workflows read; a test checks each appears in its workflow.
+DEPLOY_SECRETS = {
+    "cloudflare": ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"),
+    "vercel": ("VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID"),
+}
+DEPLOY_ENVIRONMENTS = ("production", "preview")
+TEMPLATE_UPDATE_SECRETS = ("TEMPLATE_UPDATE_TOKEN", "TEMPLATE_UPDATE_APP_PRIVATE_KEY")
+SCANNING_SECRET = "SNYK_TOKEN"

@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from chitty_cicd.gitops import status_paths
 from chitty_cicd.tasks import run_post_render
+from chitty_cicd.update import UpdateConflictError, read_answers, update_repository
 
 ANSWERS_FILE = ".copier-answers.yml"
-CONFLICT_MARKER = b"<<<<<<< before updating"
 
 
 @dataclass
@@ -49,16 +46,25 @@ def render_repository(
     are returned and the post-render steps are not run.
     """
     repo_dir = repo_dir.resolve()
-    operation = "update" if (repo_dir / ANSWERS_FILE).is_file() else "copy"
+    if (repo_dir / ANSWERS_FILE).is_file():
+        return _update(repo_dir, data, vcs_ref)
 
-    _run_copier(operation, template, repo_dir, dict(data), vcs_ref)
+    _run_copier("copy", template, repo_dir, dict(data), vcs_ref)
     answers = read_answers(repo_dir)
-    conflicts = find_conflicts(repo_dir) if operation == "update" else []
-    if conflicts:
-        return RenderResult(operation, answers, conflicts=conflicts)
-
     plan, _written = run_post_render(repo_dir, answers)
-    return RenderResult(operation, answers, notes=list(plan.notes))
+    return RenderResult("copy", answers, notes=list(plan.notes))
+
+
+def _update(repo_dir: Path, data: Mapping[str, Any], vcs_ref: str | None) -> RenderResult:
+    """Update through chitty_cicd.update: its checks, kept-file restore and conflict report."""
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            update_repository(repo_dir, data, vcs_ref)
+    except UpdateConflictError as error:
+        return RenderResult("update", read_answers(repo_dir), conflicts=list(error.conflicts))
+    return RenderResult("update", read_answers(repo_dir))
 
 
 _checkouts: dict[tuple[str, str], str] = {}
@@ -168,7 +174,7 @@ def detect_answers(
 def _run_copier(
     operation: str, template: str, repo_dir: Path, data: dict[str, Any], vcs_ref: str | None
 ) -> Any:
-    """Run Copier's copy ("pretend" writes nothing) or update; return Copier's worker."""
+    """Run Copier's copy ("pretend" writes nothing); return Copier's worker."""
     import copier
 
     # Copier prints progress and warns about trusted templates even when quiet; the bulk
@@ -180,49 +186,14 @@ def _run_copier(
         contextlib.redirect_stderr(sink),
     ):
         warnings.simplefilter("ignore")
-        if operation in ("copy", "pretend"):
-            return copier.run_copy(
-                src_path=template,
-                dst_path=repo_dir,
-                data=data,
-                defaults=True,
-                unsafe=True,
-                vcs_ref=vcs_ref,
-                quiet=True,
-                skip_tasks=True,
-                pretend=operation == "pretend",
-            )
-        return copier.run_update(
+        return copier.run_copy(
+            src_path=template,
             dst_path=repo_dir,
             data=data,
             defaults=True,
             unsafe=True,
-            overwrite=True,
-            conflict="inline",
             vcs_ref=vcs_ref,
             quiet=True,
             skip_tasks=True,
+            pretend=operation == "pretend",
         )
-
-
-def read_answers(repo_dir: Path) -> dict[str, Any]:
-    path = repo_dir / ANSWERS_FILE
-    if not path.is_file():
-        return {}
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def find_conflicts(repo_dir: Path) -> list[str]:
-    """List changed files that hold Copier's conflict markers, and any `.rej` files."""
-    conflicts = []
-    for relpath in status_paths(repo_dir):
-        path = repo_dir / relpath
-        if relpath.endswith(".rej") or (path.is_file() and _has_marker(path)):
-            conflicts.append(relpath)
-    return conflicts
-
-
-def _has_marker(path: Path) -> bool:
-    data = path.read_bytes()
-    return data.startswith(CONFLICT_MARKER) or b"\n" + CONFLICT_MARKER in data

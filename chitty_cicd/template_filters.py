@@ -162,6 +162,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 GLOBALS: dict[str, Any] = {
     "action": action,
+    "ci_check_name": ecosystems.CI_CHECK_NAME,
     "corepack_version": ecosystems.COREPACK_VERSION,
     "dependabot_ecosystem": ecosystems.DEPENDABOT_ECOSYSTEM,
     "lockfile_names": ecosystems.LOCKFILE_NAMES,

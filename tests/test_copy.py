@@ -280,3 +280,26 @@ def test_copy_missing_beacon_entry_writes_nothing(render: Callable[..., Path], t
 
     assert "nope.py" in str(error.value)
     assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("deploy_target", ["cloudflare", "vercel"])
+def test_copy_deploy_reads_listed_secrets(render: Callable[..., Path], deploy_target: str) -> None:
+    from chitty_cicd.ecosystems import DEPLOY_SECRETS, TEMPLATE_UPDATE_SECRETS
+
+    repo = render({**TYPES["node"], "deploy_target": deploy_target})
+
+    deploy = (repo / ".github/workflows/deploy.yml").read_text()
+    template_update = (repo / ".github/workflows/template-update.yml").read_text()
+    for secret in DEPLOY_SECRETS[deploy_target]:
+        assert f"secrets.{secret}" in deploy
+    for secret in TEMPLATE_UPDATE_SECRETS:
+        assert f"secrets.{secret}" in template_update
+
+
+def test_copy_ci_job_name_is_required_check(render: Callable[..., Path]) -> None:
+    from chitty_cicd.ecosystems import CI_CHECK_NAME
+
+    repo = render(TYPES["go"])
+
+    workflow = yaml.safe_load((repo / ".github/workflows/ci.yml").read_text())
+    assert workflow["jobs"]["build"]["name"] == CI_CHECK_NAME

@@ -5,19 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chitty_cicd.ecosystems import (
+    CI_CHECK_NAME,
+    DEPLOY_ENVIRONMENTS,
+    DEPLOY_SECRETS,
+    SCANNING_SECRET,
+    TEMPLATE_UPDATE_SECRETS,
+)
 from chitty_cicd.github_api import GitHubClient, GitHubError
-
-# The check the CI workflow reports: the `name` of its job in ci.yml.
-CI_CHECK_NAME = "Build and test"
-
-# Secrets the generated workflows read, as their header comments list them.
-DEPLOY_SECRETS = {
-    "cloudflare": ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"),
-    "vercel": ("VERCEL_TOKEN", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID"),
-}
-DEPLOY_ENVIRONMENTS = ("production", "preview")
-TEMPLATE_UPDATE_SECRETS = ("TEMPLATE_UPDATE_TOKEN", "TEMPLATE_UPDATE_APP_PRIVATE_KEY")
-SCANNING_SECRET = "SNYK_TOKEN"
 
 
 @dataclass

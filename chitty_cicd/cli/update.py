@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from chitty_cicd.cli.options import parse_data
 from chitty_cicd.errors import ChittyError
 from chitty_cicd.update import UpdateConflictError, summary_markdown, update_repository
 
@@ -83,17 +84,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  kept as your own {relpath}")
     print("Review the changes with `git diff`, then commit them.")
     return 0
-
-
-def parse_data(pairs: list[str]) -> dict[str, str]:
-    """Turn KEY=VALUE strings into answers; Copier casts each value to its question's type."""
-    data = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator or not key.strip():
-            raise ChittyError(f"--data {pair!r} is not KEY=VALUE; write e.g. --data template_updates=false")
-        data[key.strip()] = value
-    return data
 
 
 def main(argv: list[str] | None = None) -> int:
