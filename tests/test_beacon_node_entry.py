@@ -28,7 +28,8 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
 
 
 def package(**fields: object) -> str:
-    return json.dumps({"name": "app", "version": "1.0.0", **fields}, indent=2) + "\n"
+    """Return an application's package.json, with "private": true unless fields override it."""
+    return json.dumps({"name": "app", "version": "1.0.0", "private": True, **fields}, indent=2) + "\n"
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,111 @@ def test_detect_node_entry_fixtures(tmp_path: Path, fixture: str, deploy_target:
     detection = detect_node_entry(root, deploy_target)
 
     assert detection.value == expected, detection.reason
+
+
+def test_detect_node_entry_library_fixture(tmp_path: Path) -> None:
+    root = copy_fixture("node_library", tmp_path)
+
+    detection = detect_node_entry(root, "none")
+
+    assert detection.value is None
+    assert detection.reason.startswith("package.json looks like a library")
+    assert "set beacon_entry to the file that starts it" in detection.reason
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"main": "index.js"}, id="main-only"),
+        pytest.param({"main": "index.js", "bin": {"tool": "cli.js"}}, id="command-line-package"),
+        pytest.param({"main": "dist/index.js", "scripts": {"start": "tsdx watch"}}, id="watch-build"),
+        pytest.param({"main": "index.js", "scripts": {"dev": "tsup --watch"}}, id="dev-build"),
+        pytest.param({"main": "index.js", "private": False}, id="private-false"),
+    ],
+)
+def test_detect_node_entry_library_skipped(tmp_path: Path, fields: dict[str, object]) -> None:
+    write_files(
+        tmp_path,
+        {
+            "package.json": json.dumps({"name": "lib", "version": "1.0.0", **fields}),
+            "index.js": "\n",
+            "src/index.ts": "\n",
+        },
+    )
+
+    detection = detect_node_entry(tmp_path, "none")
+
+    assert detection.value is None
+    assert detection.reason.startswith("package.json looks like a library")
+
+
+@pytest.mark.parametrize(
+    ("fields", "deploy_target"),
+    [
+        pytest.param({"private": True}, "none", id="private"),
+        pytest.param({"scripts": {"dev": "nodemon --watch lib index.js"}}, "none", id="dev-runs-nodemon"),
+        pytest.param({"scripts": {"serve": "cross-env PORT=80 node ."}}, "none", id="serve-runs-node"),
+        pytest.param({"scripts": {"start": "tsx watch index.js"}}, "none", id="start-runs-tsx-watch"),
+        pytest.param({}, "vercel", id="deploy-target"),
+    ],
+)
+def test_detect_node_entry_application_signals(
+    tmp_path: Path, fields: dict[str, object], deploy_target: str
+) -> None:
+    write_files(
+        tmp_path,
+        {"package.json": json.dumps({"name": "app", "main": "index.js", **fields}), "index.js": "\n"},
+    )
+
+    assert detect_node_entry(tmp_path, deploy_target).value == "index.js"
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [("bun run src/main.ts", "src/main.ts"), ("tsx watch --clear-screen=false src/main.ts", "src/main.ts")],
+)
+def test_detect_node_entry_start_subcommand(tmp_path: Path, start: str, expected: str) -> None:
+    write_files(tmp_path, {"package.json": package(scripts={"start": start}), "src/main.ts": "\n"})
+
+    assert detect_node_entry(tmp_path, "none").value == expected
+
+
+def test_detect_node_entry_library_start_script_used(tmp_path: Path) -> None:
+    # A library's start script runs an app of its own (axios runs a sandbox server).
+    write_files(
+        tmp_path,
+        {
+            "package.json": json.dumps(
+                {"name": "lib", "main": "index.js", "scripts": {"start": "node sandbox/server.js"}}
+            ),
+            "index.js": "\n",
+            "sandbox/server.js": "\n",
+        },
+    )
+
+    assert detect_node_entry(tmp_path, "none").value == "sandbox/server.js"
+
+
+def test_detect_node_entry_pnpm_monorepo(tmp_path: Path) -> None:
+    root = copy_fixture("node_monorepo_turbo", tmp_path)
+
+    detection = detect_node_entry(root, "none")
+
+    assert detection.value is None
+    assert detection.reason.startswith("pnpm-workspace.yaml declares workspaces")
+    assert "set beacon_entry to the entry file of the app that should report" in detection.reason
+
+
+def test_detect_node_entry_npm_workspaces_root(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {"package.json": package(workspaces=["apps/*"]), "index.js": "\n", "apps/api/index.js": "\n"},
+    )
+
+    detection = detect_node_entry(tmp_path, "none")
+
+    assert detection.value is None
+    assert detection.reason.startswith("package.json declares workspaces")
 
 
 def test_detect_node_entry_skips_existing_build_output(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 Edited JavaScript is checked with `node --check`. Edited TypeScript is checked with the
 TypeScript compiler, which npm installs once per machine into a cache directory; the tests
 that need it are skipped when npm cannot install it. The generated Workers helper runs
-under Node.js with a stub fetch().
+under Node.js with a stub fetch(), and wrapping a Hono app runs in workerd through
+Miniflare, which npm installs the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ NODE = shutil.which("node")
 NPM = shutil.which("npm")
 TOOLS_DIR = Path(os.environ.get("CHITTY_TEST_NODE_TOOLS", Path.home() / ".cache" / "chitty-cicd-tests"))
 TOOL_PACKAGES = {"typescript": "5", "@cloudflare/workers-types": "4"}
+# Installed under their own prefix, because `npm install --no-save` removes the packages
+# of an earlier --no-save install under the same prefix.
+RUNTIME_DIR = TOOLS_DIR / "workers-runtime"
+RUNTIME_PACKAGES = {"miniflare": "4", "esbuild": "0", "hono": "4"}
 ANSWERS = {
     "project_name": "orders-api",
     "project_type": "node",
@@ -135,6 +140,163 @@ process.stdout.write(JSON.stringify(results));
 """
 
 
+# Run under Node.js with a stub fetch(). Each import with a new query string gets a fresh
+# module, so that each case sends its own startup event.
+KEPT_MEMBERS_SCRIPT = r"""
+import { Hono } from 'hono';
+const sent = [];
+globalThis.fetch = async (url, init) => {
+  sent.push({ url, body: JSON.parse(init.body) });
+  return new Response(null);
+};
+const waits = [];
+const ctx = { waitUntil: (promise) => waits.push(promise) };
+const settle = async () => { await Promise.all(waits.splice(0)); };
+const events = () => sent.splice(0).map((entry) => entry.body.event);
+const results = {};
+
+const hono = await import('./chittybeacon.mjs?hono');
+const app = new Hono();
+app.get('/', (c) => c.text('home'));
+const wrapped = hono.withBeacon(app);
+wrapped.get('/added', (c) => c.text('added through the wrapper'));
+wrapped.route('/api', new Hono().get('/items', (c) => c.json([1, 2])));
+results.honoRequest = await (await wrapped.request('/')).text();
+results.honoAdded = await (await wrapped.request('/added')).text();
+results.honoRouted = await (await wrapped.request('/api/items')).json();
+results.honoInstance = wrapped instanceof Hono;
+results.honoSameMethod = wrapped.get === wrapped.get;
+await settle();
+results.honoSentByRequest = events();
+results.honoFetch = await (await wrapped.fetch(new Request('https://app.test/added'), {}, ctx)).text();
+await wrapped.scheduled({ cron: hono.BEACON_CRON }, {}, ctx);
+await settle();
+results.honoSentByHandlers = events();
+results.honoHas = ['fetch' in wrapped, 'scheduled' in wrapped, 'request' in wrapped];
+
+const plainModule = await import('./chittybeacon.mjs?plain');
+const plain = {
+  version: 3,
+  describe() { return `v${this.version}`; },
+  fetch() { return new Response(this.describe()); },
+};
+const wrappedPlain = plainModule.withBeacon(plain);
+results.plainDescribe = wrappedPlain.describe();
+wrappedPlain.version = 4;
+results.plainWritten = plain.version;
+results.plainWithoutContext = await (await wrappedPlain.fetch(new Request('https://app.test/'))).text();
+await settle();
+results.plainSentWithoutContext = events();
+results.plainFetch = await (await wrappedPlain.fetch(new Request('https://app.test/'), {}, ctx)).text();
+await settle();
+results.plainSent = events();
+
+const privateModule = await import('./chittybeacon.mjs?private');
+class Router {
+  #routes = new Map([['/', 'root route']]);
+  lookup(path) { return this.#routes.get(path); }
+  fetch(request) { return new Response(this.lookup(new URL(request.url).pathname)); }
+}
+const wrappedRouter = privateModule.withBeacon(new Router());
+results.privateLookup = wrappedRouter.lookup('/');
+results.privateFetch = await (await wrappedRouter.fetch(new Request('https://app.test/'), {}, ctx)).text();
+await settle();
+results.privateSent = events();
+
+const frozenModule = await import('./chittybeacon.mjs?frozen');
+const frozen = Object.freeze({ label: 'frozen', fetch() { return new Response(this.label); } });
+const wrappedFrozen = frozenModule.withBeacon(frozen);
+results.frozenLabel = wrappedFrozen.label;
+results.frozenFetch = await (await wrappedFrozen.fetch(new Request('https://app.test/'), {}, ctx)).text();
+await settle();
+results.frozenSent = events();
+
+const classModule = await import('./chittybeacon.mjs?class');
+class Api {
+  static kind = 'rpc';
+  #secret = 5;
+  constructor(ctx, env) { this.ctx = ctx; this.env = env; }
+  add(a, b) { return a + b + this.#secret; }
+  async fetch() { return new Response('from class'); }
+}
+const WrappedApi = classModule.withBeacon(Api);
+const instance = new WrappedApi(ctx, {});
+results.classStatic = WrappedApi.kind;
+results.classAdd = instance.add(1, 2);
+
+const settingsModule = await import('./chittybeacon.mjs?settings');
+const handler = settingsModule.withBeacon({ fetch() { return new Response('ok'); } });
+const heartbeat = (env) => handler.scheduled({ cron: settingsModule.BEACON_CRON }, env, ctx);
+process.env.BEACON_DISABLED = 'true';
+await heartbeat({});
+delete process.env.BEACON_DISABLED;
+await heartbeat({ BEACON_DISABLED: true });
+await heartbeat({ BEACON_DISABLED: 'YES' });
+await settle();
+results.disabledSent = events();
+process.env.BEACON_ENDPOINT = 'https://from-process.test/';
+await heartbeat({});
+await heartbeat({ BEACON_ENDPOINT: 'https://from-binding.test' });
+await settle();
+results.endpoints = sent.splice(0).map((entry) => entry.url);
+process.stdout.write(JSON.stringify(results));
+"""
+
+# Run under Node.js. It starts a local beacon endpoint, then a bundled Hono Worker in workerd.
+WORKERD_SCRIPT = r"""
+import http from 'node:http';
+import { createRequire } from 'node:module';
+const [runtime, bundle] = process.argv.slice(2);
+const require = createRequire(`${runtime}/`);
+const { Miniflare } = require('miniflare');
+const events = [];
+const server = http.createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => { body += chunk; });
+  request.on('end', () => { events.push(JSON.parse(body).event); response.end(); });
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const endpoint = `http://127.0.0.1:${server.address().port}`;
+const results = {};
+for (const [name, bindings] of [['enabled', {}], ['disabled', { BEACON_DISABLED: 'true' }]]) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: bundle,
+    compatibilityDate: '2025-01-01',
+    bindings: { BEACON_ENDPOINT: endpoint, ...bindings },
+  });
+  try {
+    const home = await mf.dispatchFetch('http://app.test/');
+    const routed = await mf.dispatchFetch('http://app.test/api/items');
+    const worker = await mf.getWorker();
+    const scheduled = await worker.scheduled({ cron: '*/5 * * */1 *' });
+    results[name] = {
+      home: await home.text(),
+      routed: await routed.text(),
+      scheduled: scheduled.outcome,
+    };
+  } finally {
+    await mf.dispose();
+  }
+  // waitUntil() promises finish before dispose() returns, so every event has arrived.
+  results[name].events = events.splice(0);
+}
+server.close();
+process.stdout.write(JSON.stringify(results));
+"""
+
+HONO_WORKER = """\
+import { Hono } from 'hono';
+import { withBeacon } from './chittybeacon';
+
+const app = new Hono();
+app.get('/', (c) => c.text('home'));
+app.route('/api', new Hono().get('/items', (c) => c.json([1, 2])));
+
+export default withBeacon(app);
+"""
+
+
 def copy_fixture(name: str, tmp_path: Path) -> Path:
     root = tmp_path / name
     shutil.copytree(FIXTURES / name, root)
@@ -167,21 +329,48 @@ def typescript() -> Path:
     checker script."""
     if NODE is None or NPM is None:
         pytest.skip("node and npm are needed for the TypeScript checks")
-    if not all((TOOLS_DIR / "node_modules" / name).is_dir() for name in TOOL_PACKAGES):
-        TOOLS_DIR.mkdir(parents=True, exist_ok=True)
-        install = subprocess.run(
-            [NPM, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(TOOLS_DIR),
-             *(f"{name}@{version}" for name, version in TOOL_PACKAGES.items())],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )  # fmt: skip
-        if install.returncode != 0:
-            pytest.skip(f"npm could not install the TypeScript tools: {install.stderr.strip()[-300:]}")
+    problem = npm_install(TOOLS_DIR, TOOL_PACKAGES)
+    if problem:
+        pytest.skip(f"npm could not install the TypeScript tools: {problem}")
     script = TOOLS_DIR / "ts-check.cjs"
     script.write_text(TS_CHECK_SCRIPT)
     return script
+
+
+@pytest.fixture(scope="session")
+def workers_runtime() -> Path:
+    """Install Miniflare (with workerd), esbuild and Hono once; return their node_modules."""
+    if NODE is None or NPM is None:
+        pytest.skip("node and npm are needed to run a Worker in workerd")
+    problem = npm_install(RUNTIME_DIR, RUNTIME_PACKAGES)
+    if problem:
+        pytest.skip(f"npm could not install Miniflare, esbuild and Hono: {problem}")
+    return RUNTIME_DIR / "node_modules"
+
+
+def npm_install(prefix: Path, packages: dict[str, str]) -> str:
+    """Install packages (name to version range) under prefix unless they are present.
+
+    Return npm's error output, or "" on success.
+    """
+    assert NPM is not None
+    if all((prefix / "node_modules" / name).is_dir() for name in packages):
+        return ""
+    prefix.mkdir(parents=True, exist_ok=True)
+    install = subprocess.run(
+        [NPM, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(prefix),
+         *(f"{name}@{version}" for name, version in packages.items())],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # fmt: skip
+    return install.stderr.strip()[-300:] if install.returncode != 0 else ""
+
+
+def node_env() -> dict[str, str]:
+    """Return this process's environment without BEACON_* variables, which the helper reads."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("BEACON_")}
 
 
 def workers_types(script: Path) -> Path:
@@ -737,6 +926,23 @@ def test_wrap_default_export_rejected(text: str, message: str) -> None:
     assert str(error.value).startswith("src/index.js: ")
 
 
+def test_plan_node_beacon_worker_without_main_notes(tmp_path: Path) -> None:
+    root = copy_fixture("node_worker_toml", tmp_path)
+    config = root / "wrangler.toml"
+    config.write_text(re.sub(r"^main = .*\n", "", config.read_text(), flags=re.MULTILINE))
+    source = (root / "src" / "index.ts").read_text()
+
+    plan, _ = run_steps(root, deploy_target="cloudflare")
+
+    assert (root / "src" / "index.ts").read_text() == source
+    assert not (root / "src" / "chittybeacon.ts").exists()
+    assert any(
+        note.startswith('ChittyBeacon not wired: wrangler.toml has no "main"')
+        and note.endswith("--data beacon_entry=path/to/worker.ts)")
+        for note in plan.notes
+    )
+
+
 def test_plan_node_beacon_worker_foreign_helper_rejected(tmp_path: Path) -> None:
     root = copy_fixture("node_worker_toml", tmp_path)
     (root / "src" / "chittybeacon.ts").write_text("export const mine = 1;\n")
@@ -771,7 +977,8 @@ def test_worker_helper_behaviour(tmp_path: Path, typescript: Path) -> None:
     script = tmp_path / "behaviour.mjs"
     script.write_text(HELPER_BEHAVIOUR_SCRIPT)
 
-    result = subprocess.run([NODE, str(script)], capture_output=True, text=True, check=False)  # type: ignore[list-item]
+    assert NODE is not None
+    result = subprocess.run([NODE, str(script)], capture_output=True, text=True, check=False, env=node_env())
 
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)
@@ -792,6 +999,87 @@ def test_worker_helper_behaviour(tmp_path: Path, typescript: Path) -> None:
     assert results["classBody"] == "from class"
     assert results["classSent"] == ["startup", "heartbeat"]
     assert results["classIsSubclass"] is True
+
+
+def test_worker_helper_keeps_members(tmp_path: Path, typescript: Path, workers_runtime: Path) -> None:
+    source = tmp_path / "chittybeacon.ts"
+    source.write_text(workers.render_helper({**ANSWERS, "project_name": "edge-router"}))
+    transpile_helper(typescript, source, tmp_path / "chittybeacon.mjs")
+    (tmp_path / "node_modules").symlink_to(workers_runtime)
+    script = tmp_path / "members.mjs"
+    script.write_text(KEPT_MEMBERS_SCRIPT)
+
+    assert NODE is not None
+    result = subprocess.run([NODE, str(script)], capture_output=True, text=True, check=False, env=node_env())
+
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)
+    assert results["honoRequest"] == "home"
+    assert results["honoAdded"] == "added through the wrapper"
+    assert results["honoRouted"] == [1, 2]
+    assert results["honoInstance"] is True
+    assert results["honoSameMethod"] is True
+    assert results["honoSentByRequest"] == []
+    assert results["honoFetch"] == "added through the wrapper"
+    assert results["honoSentByHandlers"] == ["startup", "heartbeat"]
+    assert results["honoHas"] == [True, True, True]
+    assert results["plainDescribe"] == "v3"
+    assert results["plainWritten"] == 4
+    assert results["plainWithoutContext"] == "v4"
+    assert results["plainSentWithoutContext"] == []
+    assert results["plainFetch"] == "v4"
+    assert results["plainSent"] == ["startup"]
+    assert results["privateLookup"] == "root route"
+    assert results["privateFetch"] == "root route"
+    assert results["privateSent"] == ["startup"]
+    assert results["frozenLabel"] == "frozen"
+    assert results["frozenFetch"] == "frozen"
+    assert results["frozenSent"] == ["startup"]
+    assert results["classStatic"] == "rpc"
+    assert results["classAdd"] == 8
+    assert results["disabledSent"] == []
+    assert results["endpoints"] == ["https://from-process.test/track", "https://from-binding.test/track"]
+
+
+def test_worker_helper_hono_in_workerd(tmp_path: Path, typescript: Path, workers_runtime: Path) -> None:
+    source = tmp_path / "chittybeacon.ts"
+    source.write_text(workers.render_helper({**ANSWERS, "project_name": "edge-router"}))
+    transpile_helper(typescript, source, tmp_path / "chittybeacon.js")
+    (tmp_path / "index.js").write_text(HONO_WORKER)
+    (tmp_path / "node_modules").symlink_to(workers_runtime)
+    bundle = tmp_path / "bundle.mjs"
+    esbuild = workers_runtime / "esbuild" / "bin" / "esbuild"
+    subprocess.run(
+        [str(esbuild), str(tmp_path / "index.js"), "--bundle", "--format=esm", "--platform=neutral",
+         "--main-fields=module,main", f"--outfile={bundle}"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    script = tmp_path / "workerd.mjs"
+    script.write_text(WORKERD_SCRIPT)
+
+    # Miniflare names modules relative to the working directory, so the bundle sits in it.
+    assert NODE is not None
+    result = subprocess.run(
+        [NODE, str(script), str(workers_runtime), bundle.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=node_env(),
+    )
+
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)
+    assert results["enabled"] == {
+        "home": "home",
+        "routed": "[1,2]",
+        "scheduled": "ok",
+        "events": ["startup", "heartbeat"],
+    }
+    assert results["disabled"]["home"] == "home"
+    assert results["disabled"]["events"] == []
 
 
 # Entry files the step must not edit.
@@ -825,11 +1113,11 @@ def test_plan_node_beacon_symlink_out_of_repository(tmp_path: Path, beacon_entry
     outside.write_text("console.log('elsewhere');\n")
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "package.json").write_text('{\n  "name": "a",\n  "main": "server.js"\n}\n')
+    (root / "package.json").write_text('{\n  "name": "a",\n  "private": true,\n  "main": "server.js"\n}\n')
     (root / "server.js").symlink_to(outside)
     before = snapshot(root)
 
-    with pytest.raises(ChittyError, match=r"^server\.js: points outside the repository"):
+    with pytest.raises(ChittyError, match=r"^server\.js: .*points outside the repository"):
         run_steps(root, beacon_entry=beacon_entry)
 
     assert snapshot(root) == before
@@ -846,12 +1134,133 @@ def test_plan_node_beacon_configured_entry_missing(tmp_path: Path) -> None:
     assert snapshot(root) == before
 
 
-def test_plan_node_beacon_undetectable_entry(tmp_path: Path) -> None:
-    (tmp_path / "package.json").write_text('{\n  "name": "a"\n}\n')
+def test_plan_node_beacon_undetectable_entry_notes(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{\n  "name": "a",\n  "private": true\n}\n')
     (tmp_path / "index.js").write_text("\n")
     (tmp_path / "server.js").write_text("\n")
+    before = snapshot(tmp_path)
 
-    with pytest.raises(ChittyError, match=r"several entry files found .* set beacon_entry"):
-        run_steps(tmp_path)
+    plan, written = run_steps(tmp_path)
 
-    assert (tmp_path / "package.json").read_text() == '{\n  "name": "a"\n}\n'
+    assert written == []
+    assert snapshot(tmp_path) == before
+    assert plan.notes == [
+        "ChittyBeacon not wired: several entry files found "
+        "(index.js, server.js); set beacon_entry to the file that starts the application "
+        "(copier update --trust --defaults --data beacon_entry=path/to/server.js)"
+    ]
+
+
+def test_plan_node_beacon_library_untouched(tmp_path: Path) -> None:
+    root = copy_fixture("node_library", tmp_path)
+    before = snapshot(root)
+
+    plan, written = run_steps(root, project_name="express")
+
+    assert written == []
+    assert snapshot(root) == before
+    assert len(plan.notes) == 1
+    assert plan.notes[0].startswith("ChittyBeacon not wired: package.json looks like a library")
+    assert plan.notes[0].endswith("(copier update --trust --defaults --data beacon_entry=path/to/server.js)")
+
+
+@needs_node
+def test_plan_node_beacon_library_configured_entry(tmp_path: Path) -> None:
+    root = copy_fixture("node_library", tmp_path)
+
+    _, written = run_steps(root, beacon_entry="index.js")
+
+    assert written == ["index.js", "package.json"]
+    assert (root / "index.js").read_text() == (
+        f"/*!\n * express\n * MIT Licensed\n */\n\n'use strict';\n\n{CJS}\n"
+        "module.exports = require('./lib/express');\n"
+    )
+    node_check(root / "index.js")
+
+
+def test_plan_node_beacon_monorepo_root_untouched(tmp_path: Path) -> None:
+    root = copy_fixture("node_monorepo_turbo", tmp_path)
+    before = snapshot(root)
+
+    plan, written = run_steps(root, package_manager="pnpm")
+
+    assert written == []
+    assert snapshot(root) == before
+    assert len(plan.notes) == 1
+    assert "pnpm-workspace.yaml declares workspaces" in plan.notes[0]
+    assert "copier update --trust --defaults --data beacon_entry=" in plan.notes[0]
+
+
+def test_plan_node_beacon_monorepo_next_app(tmp_path: Path, typescript: Path) -> None:
+    root = copy_fixture("node_monorepo_turbo", tmp_path)
+
+    plan, written = run_steps(root, package_manager="pnpm", beacon_entry="apps/nextjs/src/instrumentation.ts")
+
+    assert written == ["apps/nextjs/package.json", "apps/nextjs/src/instrumentation.ts"]
+    hook = root / "apps" / "nextjs" / "src" / "instrumentation.ts"
+    assert hook.read_text() == nextjs.new_instrumentation()
+    assert f'"{BEACON_PACKAGE}": "^1.0.0"' in (root / "apps" / "nextjs" / "package.json").read_text()
+    assert any("to apps/nextjs/package.json; run `pnpm install`" in note for note in plan.notes)
+    assert typescript_errors(typescript, "parse", hook) == []
+
+
+@pytest.mark.parametrize(
+    ("beacon_entry", "message"),
+    [
+        pytest.param(
+            "apps/nextjs/src/app/page.tsx",
+            'set beacon_entry to "apps/nextjs/instrumentation.ts" (or "apps/nextjs/src/instrumentation.ts")',
+            id="client-module",
+        ),
+        pytest.param(
+            "apps/nextjs/instrumentation.ts",
+            "Next.js reads instrumentation from apps/nextjs/src/ in this app; "
+            "set beacon_entry to 'apps/nextjs/src/instrumentation.ts'",
+            id="wrong-directory",
+        ),
+    ],
+)
+def test_plan_node_beacon_monorepo_next_rejected(tmp_path: Path, beacon_entry: str, message: str) -> None:
+    root = copy_fixture("node_monorepo_turbo", tmp_path)
+    before = snapshot(root)
+
+    with pytest.raises(ChittyError) as error:
+        run_steps(root, beacon_entry=beacon_entry)
+
+    assert message in str(error.value)
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("beacon_entry", ["src", "./src/"])
+def test_plan_node_beacon_configured_directory(tmp_path: Path, beacon_entry: str) -> None:
+    root = copy_fixture("node_ts_dist", tmp_path)
+    before = snapshot(root)
+
+    with pytest.raises(ChittyError) as error:
+        run_steps(root, beacon_entry=beacon_entry)
+
+    assert str(error.value) == (
+        "src: is a directory; set beacon_entry to the file in it that starts the application, "
+        "such as src/index.ts"
+    )
+    assert snapshot(root) == before
+
+
+def test_plan_node_beacon_configured_symlinked_directory(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "index.js").write_text("console.log('elsewhere');\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "package.json").write_text('{\n  "name": "a",\n  "private": true\n}\n')
+    (root / "src").symlink_to(outside)
+    before = snapshot(root)
+
+    with pytest.raises(ChittyError) as error:
+        run_steps(root, beacon_entry="src/index.js")
+
+    assert str(error.value).startswith(
+        "src: is a symlink that points outside the repository, and beacon_entry 'src/index.js' goes through it;"
+    )
+    assert snapshot(root) == before
+    assert (outside / "index.js").read_text() == "console.log('elsewhere');\n"

@@ -164,8 +164,9 @@ def test_plan_package_json_second_run_same_bytes(tmp_path: Path) -> None:
 
 def test_plan_package_json_notes_dev_dependency(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text(
-        f'{{\n  "devDependencies": {{\n    "{BEACON_PACKAGE}": "^1.0.0"\n  }}\n}}\n'
+        f'{{\n  "private": true,\n  "devDependencies": {{\n    "{BEACON_PACKAGE}": "^1.0.0"\n  }}\n}}\n'
     )
+    (tmp_path / "index.js").write_text("require('http');\n")
 
     plan, written = run_step(tmp_path)
 
@@ -200,6 +201,18 @@ def test_plan_package_json_worker_not_added(tmp_path: Path) -> None:
     assert any("not added for a Cloudflare Worker" in note for note in plan.notes)
 
 
+@pytest.mark.parametrize("fixture", ["node_library", "node_monorepo_turbo"])
+def test_plan_package_json_undetected_entry_not_added(tmp_path: Path, fixture: str) -> None:
+    root = copy_fixture(fixture, tmp_path)
+    before = snapshot(root)
+
+    plan, written = run_step(root)
+
+    assert written == []
+    assert plan.notes == []
+    assert snapshot(root) == before
+
+
 def test_plan_package_json_next_on_cloudflare_added(tmp_path: Path) -> None:
     root = copy_fixture("node_next_app", tmp_path)
 
@@ -225,8 +238,10 @@ def test_plan_package_json_workspace_package(tmp_path: Path) -> None:
 
 
 def test_plan_package_json_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "server.js").write_text("require('http');\n")
+
     with pytest.raises(ChittyError) as error:
-        run_step(tmp_path)
+        run_step(tmp_path, beacon_entry="server.js")
 
     assert str(error.value).startswith("package.json: not found")
     assert "beacon_enabled" in str(error.value)

@@ -41,9 +41,9 @@ _EMPTY_REGISTER = re.compile(
 
 
 def instrumentation_dir(root: Path) -> str:
-    """Return "src" when Next.js reads the app from src/, else "" for the repository root.
+    """Return "src" when the Next.js app in directory root reads its pages from src/, else "".
 
-    Next.js ignores src/app and src/pages when app/ or pages/ exists at the root.
+    Next.js ignores src/app and src/pages when app/ or pages/ exists in the app's directory.
     """
     if (root / "app").is_dir() or (root / "pages").is_dir():
         return ""
@@ -69,22 +69,31 @@ def find_instrumentation(read: Reader, directory: str) -> str | None:
 
 
 def plan_instrumentation(
-    root: Path, path: str, read: Reader, plan: Plan, package: Mapping[str, Any] | None
+    root: Path,
+    path: str,
+    read: Reader,
+    plan: Plan,
+    package: Mapping[str, Any] | None,
+    package_dir: str = "",
 ) -> None:
-    """Plan the beacon in the register() of path, creating the file when it is missing."""
+    """Plan the beacon in the register() of path, creating the file when it is missing.
+
+    package_dir is the app's directory, "" for the repository root.
+    """
     text = read(path)
     new_text = new_instrumentation() if text is None else add_beacon_to_register(text, path)
     if new_text != text:
         plan.write(path, new_text)
 
-    other_dir = "" if posixpath.dirname(path) == "src" else "src"
+    src_dir = posixpath.join(package_dir, "src")
+    other_dir = package_dir if posixpath.dirname(path) == src_dir else src_dir
     ignored = find_instrumentation(read, other_dir)
     if ignored is not None:
         plan.notes.append(
             f"Next.js ignores {ignored} because it reads instrumentation from {path}; "
             "move its code there and delete it"
         )
-    _note_next_version(read, package, plan)
+    _note_next_version(read, package, plan, package_dir)
 
 
 def new_instrumentation() -> str:
@@ -165,7 +174,7 @@ def _indent_unit(text: str) -> str:
     return match.group(1) if match else "  "
 
 
-def _note_next_version(read: Reader, package: Mapping[str, Any] | None, plan: Plan) -> None:
+def _note_next_version(read: Reader, package: Mapping[str, Any] | None, plan: Plan, package_dir: str) -> None:
     declared = declared_dependencies(package).get("next", "")
     match = re.search(r"(\d+)(?:\.(\d+))?", declared)
     if match is None:
@@ -177,7 +186,7 @@ def _note_next_version(read: Reader, package: Mapping[str, Any] | None, plan: Pl
             "does not start; upgrade Next.js"
         )
     elif version < (15, 0):
-        configs = [read(name) for name in _NEXT_CONFIGS]
+        configs = [read(posixpath.join(package_dir, name)) for name in _NEXT_CONFIGS]
         if not any(config and "instrumentationHook" in config for config in configs):
             plan.notes.append(
                 f"next {declared} calls instrumentation only with "

@@ -9,8 +9,6 @@ wraps its default export.
 from __future__ import annotations
 
 import posixpath
-import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +21,17 @@ from chitty_cicd.beacon.node_project import (
     Reader,
     file_reader,
     find_wrangler_config,
+    is_application,
     is_next_app,
     load_tsconfig,
     load_wrangler_config,
     nearest_package_json,
     normalize_relpath,
     read_package_json,
+    script_target,
+    symlink_out_of_repository,
     uses_workers_runtime,
+    workspace_manifest,
 )
 from chitty_cicd.detection import Detection
 from chitty_cicd.edits import Plan
@@ -51,25 +53,28 @@ _SOURCE_EXTENSIONS = {
     ".mjs": (".mts", ".mjs"),
     ".cjs": (".cts", ".cjs"),
 }
-_RUNNERS = {"node", "nodemon", "ts-node", "ts-node-dev", "ts-node-esm", "tsx", "bun"}
-_OPTIONS_WITH_VALUE = {
-    "-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file",
-    "-C", "--conditions", "-e", "--eval", "-p", "--print",
-}  # fmt: skip
-_NODEMON_OPTIONS_WITH_VALUE = {
-    "-w", "--watch", "-i", "--ignore", "-x", "--exec", "--ext", "-d", "--delay",
-    "--signal", "--config",
-}  # fmt: skip
 _SET_ENTRY = "set beacon_entry to the file that starts the application"
+_SET_ENTRY_COMMAND = "copier update --trust --defaults --data beacon_entry="
+_LIBRARY_REASON = (
+    "package.json looks like a library: it is not private, has no deploy target, and no "
+    "start, dev or serve script runs node, nodemon, tsx, ts-node or bun. A beacon in a "
+    "library would start in every app that uses it; if this is an application, "
+    "set beacon_entry to the file that starts it"
+)
 
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """The file to wire the beacon into and the kind of wiring; path None if undetermined."""
+    """The file to wire the beacon into and the kind of wiring; path None if undetermined.
+
+    package_dir is the directory of the package.json the file belongs to ("" for the
+    root), which differs from the root for an app in a workspace of a monorepo.
+    """
 
     kind: str
     path: str | None
     reason: str
+    package_dir: str = ""
 
 
 def detect_node_entry(root: Path, deploy_target: str) -> Detection:
@@ -83,60 +88,83 @@ def detect_node_entry(root: Path, deploy_target: str) -> Detection:
 
 
 def find_entry_point(root: Path, read: Reader, deploy_target: str | None) -> EntryPoint:
+    """Detect the entry point from the repository's files.
+
+    The path is None, with the reason, when no single file fits. Raise ChittyError for a
+    malformed package.json or wrangler config.
+    """
     package = read_package_json(read)
     if is_next_app(package):
         return _next_entry(root, read)
     if uses_workers_runtime(deploy_target, package):
         return _worker_entry(read)
     if package is None:
-        return EntryPoint(MODULE, None, f"package.json not found; {_SET_ENTRY}")
-    return _module_entry(read, package)
+        return EntryPoint(MODULE, None, f"package.json not found; create one (`npm init`), then {_SET_ENTRY}")
+    return _module_entry(read, package, deploy_target)
+
+
+def resolve_entry(root: Path, read: Reader, answers: Mapping[str, Any]) -> EntryPoint:
+    """Return the entry point that beacon_entry names, or the detected one when it is empty.
+
+    With beacon_entry empty the path is None when detection finds no single entry point.
+    A file that beacon_entry names but that cannot be wired raises ChittyError.
+    """
+    deploy_target = answers.get("deploy_target")
+    configured = str(answers.get("beacon_entry") or "").strip()
+    if not configured:
+        return find_entry_point(root, read, deploy_target)
+    return _configured_entry(root, read, configured, deploy_target)
+
+
+def not_wired_note(entry: EntryPoint) -> str:
+    example = "path/to/worker.ts" if entry.kind == WORKER else "path/to/server.js"
+    return f"ChittyBeacon not wired: {entry.reason} ({_SET_ENTRY_COMMAND}{example})"
 
 
 def plan_node_beacon(root: Path, answers: Mapping[str, Any], plan: Plan) -> None:
-    """Plan the beacon wiring at the entry point named by beacon_entry or detected."""
+    """Plan the beacon wiring at the entry point named by beacon_entry or detected.
+
+    When beacon_entry is empty and detection finds no single entry point, nothing is
+    planned and a note explains why and how to set beacon_entry.
+    """
     if answers.get("project_type") != "node" or not answers.get("beacon_enabled"):
         return
     read = file_reader(root, plan)
 
-    entry = _entry_for_answers(root, read, answers)
-    assert entry.path is not None
+    entry = resolve_entry(root, read, answers)
+    if entry.path is None:
+        plan.notes.append(not_wired_note(entry))
+        return
     if entry.kind == NEXTJS:
-        nextjs.plan_instrumentation(root, entry.path, read, plan, read_package_json(read))
+        package = read_package_json(read, posixpath.join(entry.package_dir, "package.json"))
+        nextjs.plan_instrumentation(root, entry.path, read, plan, package, entry.package_dir)
     elif entry.kind == WORKER:
         workers.plan_worker_beacon(entry.path, answers, read, plan)
     else:
         _plan_module_import(entry.path, read, plan)
 
 
-def _entry_for_answers(root: Path, read: Reader, answers: Mapping[str, Any]) -> EntryPoint:
-    deploy_target = answers.get("deploy_target")
-    configured = str(answers.get("beacon_entry") or "").strip()
-    if not configured:
-        entry = find_entry_point(root, read, deploy_target)
-        if entry.path is None:
-            raise ChittyError(entry.reason)
-        return entry
+def _configured_entry(root: Path, read: Reader, configured: str, deploy_target: str | None) -> EntryPoint:
+    """Check the file that beacon_entry names and choose its wiring.
 
+    The package.json closest to the file decides whether it belongs to a Next.js app, so
+    an app in a workspace of a monorepo is wired as one at the root would be.
+    """
     path = normalize_relpath(configured)
-    package = read_package_json(read)
+    link = symlink_out_of_repository(root, path)
+    if link is not None:
+        raise ChittyError(
+            f"is a symlink that points outside the repository, and beacon_entry {configured!r} "
+            'goes through it; set beacon_entry to a file inside the repository, or to "" to detect it',
+            path=link,
+        )
+    if (root / path).is_dir():
+        raise ChittyError(_directory_problem(read, path), path=path or ".")
+
+    package_path = nearest_package_json(read, path) or "package.json"
+    package = read_package_json(read, package_path)
     if is_next_app(package):
-        if not nextjs.is_instrumentation_path(path):
-            raise ChittyError(
-                f"beacon_entry is {configured!r}, but in a Next.js app the beacon starts from "
-                "the server-only instrumentation hook, because other modules may be bundled "
-                'for the browser; set beacon_entry to "instrumentation.ts" (or '
-                '"src/instrumentation.ts") or to "" to detect it'
-            )
-        expected = nextjs.instrumentation_dir(root)
-        if posixpath.dirname(path) != expected:
-            where = f"{expected}/" if expected else "the repository root"
-            suggestion = posixpath.join(expected, "instrumentation.ts")
-            raise ChittyError(
-                f"beacon_entry is {configured!r}, but Next.js reads instrumentation from "
-                f"{where} in this app; set beacon_entry to {suggestion!r}, or to '' to detect it"
-            )
-        return EntryPoint(NEXTJS, path, "set by beacon_entry")
+        return _configured_next_entry(root, path, configured, posixpath.dirname(package_path))
 
     if read(path) is None:
         raise ChittyError(
@@ -147,6 +175,36 @@ def _entry_for_answers(root: Path, read: Reader, answers: Mapping[str, Any]) -> 
         raise ChittyError("is not a JavaScript or TypeScript module; set beacon_entry to one", path=path)
     kind = WORKER if uses_workers_runtime(deploy_target, package) else MODULE
     return EntryPoint(kind, path, "set by beacon_entry")
+
+
+def _configured_next_entry(root: Path, path: str, configured: str, package_dir: str) -> EntryPoint:
+    local_path = posixpath.relpath(path, package_dir) if package_dir else path
+    if not nextjs.is_instrumentation_path(local_path):
+        root_hook = posixpath.join(package_dir, "instrumentation.ts")
+        src_hook = posixpath.join(package_dir, "src", "instrumentation.ts")
+        raise ChittyError(
+            f"beacon_entry is {configured!r}, but in a Next.js app the beacon starts from "
+            "the server-only instrumentation hook, because other modules may be bundled "
+            f'for the browser; set beacon_entry to "{root_hook}" (or '
+            f'"{src_hook}") or to "" to detect it'
+        )
+    expected = nextjs.instrumentation_dir(root / package_dir)
+    if posixpath.dirname(local_path) != expected:
+        expected_dir = posixpath.join(package_dir, expected)
+        where = f"{expected_dir}/" if expected_dir else "the repository root"
+        suggestion = posixpath.join(expected_dir, "instrumentation.ts")
+        raise ChittyError(
+            f"beacon_entry is {configured!r}, but Next.js reads instrumentation from "
+            f"{where} in this app; set beacon_entry to {suggestion!r}, or to '' to detect it"
+        )
+    return EntryPoint(NEXTJS, path, "set by beacon_entry", package_dir)
+
+
+def _directory_problem(read: Reader, path: str) -> str:
+    names = dict.fromkeys(posixpath.basename(name) for name in _CONVENTIONAL_FILES)
+    found = [posixpath.join(path, name) for name in names if read(posixpath.join(path, name)) is not None]
+    problem = "is a directory; set beacon_entry to the file in it that starts the application"
+    return f"{problem}, such as {found[0]}" if found else problem
 
 
 def _plan_module_import(path: str, read: Reader, plan: Plan) -> None:
@@ -199,17 +257,36 @@ def _worker_entry(read: Reader) -> EntryPoint:
     return EntryPoint(WORKER, path, f'the "main" module of {config_path}')
 
 
-def _module_entry(read: Reader, package: Mapping[str, Any]) -> EntryPoint:
+def _module_entry(read: Reader, package: Mapping[str, Any], deploy_target: str | None) -> EntryPoint:
+    """Detect a server module: the file the start script runs, else main, else the only
+    conventional entry file. Only the start script counts in a library or a monorepo root,
+    because their main file and conventional files are not what starts an app."""
     tsconfig = load_tsconfig(read)
     problems = []
-    for field, target in (("scripts.start", _start_script_target(package)), ("main", package.get("main"))):
-        if not isinstance(target, str) or not target.strip():
-            continue
-        path, problem = _resolve_script(read, target, tsconfig)
+    start = script_target(package, "start")
+    if start is not None:
+        path, problem = _resolve_script(read, start, tsconfig)
         if path is not None:
-            built = "" if path == normalize_relpath(target) else f", built from {path}"
-            return EntryPoint(MODULE, path, f"package.json {field} names {target}{built}")
-        problems.append(f"package.json {field}: {problem}")
+            return EntryPoint(MODULE, path, _named_by("scripts.start", start, path))
+        problems.append(f"package.json scripts.start: {problem}")
+
+    manifest = workspace_manifest(read, package)
+    if manifest is not None:
+        problems.append(
+            f"{manifest} declares workspaces, so each app in them has its own entry file; set "
+            "beacon_entry to the entry file of the app that should report, by its path from the "
+            "repository root"
+        )
+        return EntryPoint(MODULE, None, "; ".join(problems))
+    if not is_application(package, deploy_target):
+        return EntryPoint(MODULE, None, _LIBRARY_REASON)
+
+    main = package.get("main")
+    if isinstance(main, str) and main.strip():
+        path, problem = _resolve_script(read, main, tsconfig)
+        if path is not None:
+            return EntryPoint(MODULE, path, _named_by("main", main, path))
+        problems.append(f"package.json main: {problem}")
 
     found = [path for path in _CONVENTIONAL_FILES if read(path) is not None]
     if len(found) == 1:
@@ -221,33 +298,9 @@ def _module_entry(read: Reader, package: Mapping[str, Any]) -> EntryPoint:
     return EntryPoint(MODULE, None, "; ".join(problems) + f"; {_SET_ENTRY}")
 
 
-def _start_script_target(package: Mapping[str, Any]) -> str | None:
-    """Return the script file that package.json's start script runs with node (or tsx...)."""
-    scripts = package.get("scripts")
-    script = scripts.get("start") if isinstance(scripts, dict) else None
-    if not isinstance(script, str):
-        return None
-    for segment in re.split(r"&&|\|\||;|\|", script):
-        try:
-            tokens = shlex.split(segment)
-        except ValueError:
-            continue
-        index = 0
-        while index < len(tokens) and (
-            tokens[index] in ("cross-env", "env") or re.match(r"^[A-Za-z_]\w*=", tokens[index])
-        ):
-            index += 1
-        if index >= len(tokens) or posixpath.basename(tokens[index]) not in _RUNNERS:
-            continue
-        with_value = _OPTIONS_WITH_VALUE
-        if posixpath.basename(tokens[index]) == "nodemon":
-            with_value = _OPTIONS_WITH_VALUE | _NODEMON_OPTIONS_WITH_VALUE
-        index += 1
-        while index < len(tokens) and tokens[index].startswith("-"):
-            index += 2 if tokens[index] in with_value else 1
-        if index < len(tokens):
-            return tokens[index]
-    return None
+def _named_by(field: str, target: str, path: str) -> str:
+    built = "" if path == normalize_relpath(target) else f", built from {path}"
+    return f"package.json {field} names {target}{built}"
 
 
 def _resolve_script(read: Reader, target: str, tsconfig: Mapping[str, Any]) -> tuple[str | None, str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,21 @@ DEFAULT_INTERVAL_MS = 300_000
 
 # Wrangler reads the first of these that exists (workers-sdk, config-helpers.ts).
 WRANGLER_CONFIGS = ("wrangler.json", "wrangler.jsonc", "wrangler.toml")
+
+# Programs that run a JavaScript or TypeScript file named on their command line.
+NODE_RUNNERS = ("node", "nodemon", "ts-node", "ts-node-dev", "ts-node-esm", "tsx", "bun")
+# Scripts that start an application. A library has none that runs one of NODE_RUNNERS.
+APP_SCRIPTS = ("start", "dev", "serve")
+_OPTIONS_WITH_VALUE = {
+    "-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file",
+    "-C", "--conditions", "-e", "--eval", "-p", "--print",
+}  # fmt: skip
+_NODEMON_OPTIONS_WITH_VALUE = {
+    "-w", "--watch", "-i", "--ignore", "-x", "--exec", "--ext", "-d", "--delay",
+    "--signal", "--config",
+}  # fmt: skip
+# `tsx watch FILE` and `bun run FILE` name the file after a subcommand.
+_SUBCOMMANDS = {"tsx": ("watch",), "bun": ("run",)}
 
 Reader = Callable[[str], "str | None"]
 
@@ -101,6 +117,71 @@ def find_wrangler_config(read: Reader) -> str | None:
     return None
 
 
+def is_application(package: Mapping[str, Any], deploy_target: str | None) -> bool:
+    """Tell whether package.json describes an application rather than a library.
+
+    An application is `"private": true` (npm refuses to publish it), has a start, dev or
+    serve script that runs a file with one of NODE_RUNNERS, or deploys to Vercel or
+    Cloudflare. A `bin` field does not count, because a command-line package's `main` is
+    usually its library API, imported by other programs.
+    """
+    if package.get("private") is True or deploy_target in ("vercel", "cloudflare"):
+        return True
+    for name in APP_SCRIPTS:
+        for _command in _runner_commands(package, name):
+            return True
+    return False
+
+
+def script_target(package: Mapping[str, Any], name: str) -> str | None:
+    """Return the file that package.json's script `name` runs with node (or tsx...)."""
+    for tokens in _runner_commands(package, name):
+        with_value = _OPTIONS_WITH_VALUE
+        if posixpath.basename(tokens[0]) == "nodemon":
+            with_value = _OPTIONS_WITH_VALUE | _NODEMON_OPTIONS_WITH_VALUE
+        index = _skip_options(tokens, 1, with_value)
+        if index < len(tokens) and tokens[index] in _SUBCOMMANDS.get(posixpath.basename(tokens[0]), ()):
+            index = _skip_options(tokens, index + 1, with_value)
+        if index < len(tokens):
+            return tokens[index]
+    return None
+
+
+def _skip_options(tokens: list[str], index: int, with_value: set[str]) -> int:
+    while index < len(tokens) and tokens[index].startswith("-"):
+        index += 2 if tokens[index] in with_value else 1
+    return index
+
+
+def _runner_commands(package: Mapping[str, Any], name: str) -> Iterator[list[str]]:
+    """Yield each command of a script that runs one of NODE_RUNNERS, from the runner on."""
+    scripts = package.get("scripts")
+    script = scripts.get(name) if isinstance(scripts, dict) else None
+    if not isinstance(script, str):
+        return
+    for segment in re.split(r"&&|\|\||;|\|", script):
+        try:
+            tokens = shlex.split(segment)
+        except ValueError:
+            continue
+        index = 0
+        while index < len(tokens) and (
+            tokens[index] in ("cross-env", "env") or re.match(r"^[A-Za-z_]\w*=", tokens[index])
+        ):
+            index += 1
+        if index < len(tokens) and posixpath.basename(tokens[index]) in NODE_RUNNERS:
+            yield tokens[index:]
+
+
+def workspace_manifest(read: Reader, package: Mapping[str, Any] | None) -> str | None:
+    """Return the file that declares workspaces (a monorepo root), or None."""
+    if package is not None and package.get("workspaces"):
+        return "package.json"
+    if read("pnpm-workspace.yaml") is not None:
+        return "pnpm-workspace.yaml"
+    return None
+
+
 def load_wrangler_config(text: str, relpath: str) -> dict[str, Any]:
     """Parse a Wrangler configuration (TOML, or JSON with comments); raise if invalid."""
     if relpath.endswith(".toml"):
@@ -138,6 +219,25 @@ def load_tsconfig(read: Reader) -> dict[str, Any]:
     value = jsonc.load(text, "tsconfig.json", comments=True)
     options = value.get("compilerOptions") if isinstance(value, dict) else None
     return options if isinstance(options, dict) else {}
+
+
+def symlink_out_of_repository(root: Path, relpath: str) -> str | None:
+    """Return the first part of relpath that is a symlink leading out of root, or None.
+
+    Naming that part (such as `src` for `src/index.js`) shows the user which link to fix,
+    where the path that happened to be read through it would not.
+    """
+    resolved_root = root.resolve()
+    parts = [part for part in relpath.split("/") if part]
+    for count in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:count])
+        path = root / prefix
+        if not path.is_symlink():
+            continue
+        target = path.resolve()
+        if target != resolved_root and resolved_root not in target.parents:
+            return prefix
+    return None
 
 
 def normalize_relpath(path: str) -> str:

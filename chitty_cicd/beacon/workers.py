@@ -163,6 +163,15 @@ _HELPER_TEMPLATE = """\
 // and a timer set during a request stops with it. So withBeacon() sends "startup" on the
 // first request each isolate serves and "heartbeat" when BEACON_CRON fires, through
 // ctx.waitUntil() so that no response waits for the beacon.
+//
+// Settings come from the Worker's bindings and from process.env, which tests that run the
+// Worker under Node.js fill from the shell. BEACON_DISABLED or BEACON_VERBOSE is on when
+// either source says so, and a BEACON_ENDPOINT binding wins over process.env.
+// NOTE: @cloudflare/vitest-pool-workers runs tests in workerd with the bindings that
+// Wrangler reads from its configuration and .dev.vars (or .env), not from the shell, so a
+// BEACON_DISABLED=true exported by CI does not reach them. Set it in the pool's
+// `miniflare.bindings`, or also export CLOUDFLARE_INCLUDE_PROCESS_ENV=true, which
+// Wrangler 4.86 honours when the project has no .dev.vars.
 
 const APP_NAME = __APP_NAME__;
 const DEFAULT_ENDPOINT = __ENDPOINT__;
@@ -171,12 +180,14 @@ const DEFAULT_ENDPOINT = __ENDPOINT__;
 // "*") so that it never equals a schedule of the Worker's own.
 export const BEACON_CRON = __CRON__;
 
-const HANDLER_NAMES = ["fetch", "scheduled", "queue", "email", "tail", "trace", "tailStream", "test"];
+// Values that switch BEACON_DISABLED and BEACON_VERBOSE on, compared in lower case.
+const TRUE_VALUES = ["true", "1", "yes"];
 
+// Wrangler passes a var as a string, or as JSON (a TOML boolean arrives as true).
 interface BeaconEnv {
-  BEACON_ENDPOINT?: string;
-  BEACON_DISABLED?: string;
-  BEACON_VERBOSE?: string;
+  BEACON_ENDPOINT?: unknown;
+  BEACON_DISABLED?: unknown;
+  BEACON_VERBOSE?: unknown;
 }
 
 interface BeaconContext {
@@ -188,9 +199,8 @@ interface BeaconController {
 }
 
 interface Handler {
-  [name: string]: unknown;
-  fetch?: (request: unknown, env: BeaconEnv, ctx: BeaconContext) => unknown;
-  scheduled?: (controller: BeaconController, env: BeaconEnv, ctx: BeaconContext) => unknown;
+  fetch?: (request: unknown, env?: BeaconEnv, ctx?: BeaconContext) => unknown;
+  scheduled?: (controller: BeaconController, env?: BeaconEnv, ctx?: BeaconContext) => unknown;
 }
 
 interface Entrypoint {
@@ -203,50 +213,109 @@ interface Entrypoint {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type EntrypointClass = new (...args: any[]) => Entrypoint;
 
+type ProcessGlobal = { process?: { env?: Record<string, string | undefined> } };
+
 let startupSent = false;
 
-/** Wrap a Worker's default export (a handler object or a WorkerEntrypoint class). */
+/**
+ * Wrap a Worker's default export, a handler object (such as a Hono app) or a
+ * WorkerEntrypoint class. The result keeps every property and method of the original, so
+ * `app.request()` and `app.get()` still work. Only fetch() and scheduled() change: they
+ * send a beacon first.
+ */
 export function withBeacon<T extends object>(worker: T): T {
   if (typeof worker === "function") {
     return wrapEntrypoint(worker as unknown as EntrypointClass) as unknown as T;
   }
-  return wrapHandler(worker as Handler) as unknown as T;
+  return wrapHandler(worker);
 }
 
-function wrapHandler(handler: Handler): Handler {
-  const wrapped: Handler = {};
-  for (const name of HANDLER_NAMES) {
-    const method = handler[name];
-    if (typeof method === "function") {
-      wrapped[name] = (...args: unknown[]) => method.apply(handler, args);
-    }
-  }
-  const fetchHandler = handler.fetch;
-  if (typeof fetchHandler === "function") {
-    wrapped.fetch = (request, env, ctx) => {
+function wrapHandler<T extends object>(handler: T): T {
+  const original = handler as Handler;
+  const overrides = new Map<string | symbol, unknown>();
+  if (typeof original.fetch === "function") {
+    overrides.set("fetch", (request: unknown, env?: BeaconEnv, ctx?: BeaconContext) => {
       sendStartup(env, ctx);
-      return fetchHandler.call(handler, request, env, ctx);
-    };
+      return original.fetch?.call(handler, request, env, ctx);
+    });
   }
-  const scheduledHandler = handler.scheduled;
-  wrapped.scheduled = (controller, env, ctx) => {
+  overrides.set("scheduled", (controller: BeaconController, env?: BeaconEnv, ctx?: BeaconContext) => {
     if (controller.cron === BEACON_CRON) {
-      ctx.waitUntil(sendBeacon(env, "heartbeat"));
+      sendInBackground(env, ctx, "heartbeat");
       return undefined;
     }
-    return scheduledHandler?.call(handler, controller, env, ctx);
-  };
-  return wrapped;
+    return original.scheduled?.call(handler, controller, env, ctx);
+  });
+
+  if (!canOverride(handler, overrides.keys())) {
+    // A frozen or sealed object gets a wrapper that inherits from it, because a Proxy may
+    // not report another value for a property that cannot change.
+    const inheriting = Object.create(handler) as T;
+    for (const [key, value] of overrides) {
+      Object.defineProperty(inheriting, key, { value, writable: true, enumerable: true, configurable: true });
+    }
+    return inheriting;
+  }
+
+  const boundMethods = new WeakMap<object, unknown>();
+  return new Proxy(handler, {
+    get(target, key) {
+      if (overrides.has(key)) {
+        return overrides.get(key);
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function" || key === "constructor") {
+        return value;
+      }
+      // Methods run on the original object, because a Proxy has none of its private
+      // fields (#name), which Hono's methods read.
+      if (!boundMethods.has(value)) {
+        boundMethods.set(value, value.bind(target));
+      }
+      return boundMethods.get(value);
+    },
+    has(target, key) {
+      return overrides.has(key) || Reflect.has(target, key);
+    },
+    ownKeys(target) {
+      const keys = Reflect.ownKeys(target);
+      for (const key of overrides.keys()) {
+        if (!keys.includes(key)) {
+          keys.push(key);
+        }
+      }
+      return keys;
+    },
+    getOwnPropertyDescriptor(target, key) {
+      if (overrides.has(key)) {
+        return { value: overrides.get(key), writable: true, enumerable: true, configurable: true };
+      }
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+  });
+}
+
+function canOverride(handler: object, keys: Iterable<string | symbol>): boolean {
+  if (!Object.isExtensible(handler)) {
+    return false;
+  }
+  for (const key of keys) {
+    if (Reflect.getOwnPropertyDescriptor(handler, key)?.configurable === false) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function wrapEntrypoint(Base: EntrypointClass): EntrypointClass {
+  // A subclass keeps the base class's methods, static members and private fields.
   const base = Base.prototype as Entrypoint;
   const baseFetch = base.fetch;
   const baseScheduled = base.scheduled;
   class BeaconEntrypoint extends Base {
     scheduled(controller: BeaconController): unknown {
       if (controller.cron === BEACON_CRON) {
-        this.ctx.waitUntil(sendBeacon(this.env, "heartbeat"));
+        sendInBackground(this.env, this.ctx, "heartbeat");
         return undefined;
       }
       return baseScheduled?.call(this, controller);
@@ -261,23 +330,32 @@ function wrapEntrypoint(Base: EntrypointClass): EntrypointClass {
   return BeaconEntrypoint;
 }
 
-function sendStartup(env: BeaconEnv, ctx: BeaconContext): void {
-  if (!startupSent) {
+function sendStartup(env: BeaconEnv | undefined, ctx: BeaconContext | undefined): void {
+  if (!startupSent && typeof ctx?.waitUntil === "function") {
     startupSent = true;
-    ctx.waitUntil(sendBeacon(env, "startup"));
+    sendInBackground(env, ctx, "startup");
   }
 }
 
-async function sendBeacon(env: BeaconEnv, event: string): Promise<void> {
-  if (env.BEACON_DISABLED === "true") {
+// Without an execution context (a test that calls fetch(request) alone) nothing could
+// keep the request alive after the response, so nothing is sent.
+function sendInBackground(env: BeaconEnv | undefined, ctx: BeaconContext | undefined, event: string): void {
+  if (typeof ctx?.waitUntil === "function") {
+    ctx.waitUntil(sendBeacon(env, event));
+  }
+}
+
+async function sendBeacon(env: BeaconEnv | undefined, event: string): Promise<void> {
+  if (isOn(env, "BEACON_DISABLED")) {
     return;
   }
-  const verbose = env.BEACON_VERBOSE === "true";
+  const verbose = isOn(env, "BEACON_VERBOSE");
   if (verbose) {
     console.log(`ChittyBeacon: Sending ${event} event`);
   }
+  const endpoint = (settings(env, "BEACON_ENDPOINT")[0] ?? DEFAULT_ENDPOINT).replace(/\\/+$/, "");
   try {
-    const response = await fetch(`${env.BEACON_ENDPOINT || DEFAULT_ENDPOINT}/track`, {
+    const response = await fetch(`${endpoint}/track`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ event, app: APP_NAME, platform: "cloudflare-workers", timestamp: Date.now() }),
@@ -288,5 +366,16 @@ async function sendBeacon(env: BeaconEnv, event: string): Promise<void> {
       console.error("ChittyBeacon Error:", error);
     }
   }
+}
+
+function isOn(env: BeaconEnv | undefined, name: keyof BeaconEnv): boolean {
+  return settings(env, name).some((value) => TRUE_VALUES.includes(value.toLowerCase()));
+}
+
+/** Return the non-empty values of a setting: the binding's first, then process.env's. */
+function settings(env: BeaconEnv | undefined, name: keyof BeaconEnv): string[] {
+  const processEnv = (globalThis as ProcessGlobal).process?.env;
+  const values = [env?.[name], processEnv?.[name]].map((value) => String(value ?? "").trim());
+  return values.filter((value) => value !== "");
 }
 """

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from chitty_cicd import jsonc
+from chitty_cicd.beacon.node_entry import WORKER, resolve_entry
 from chitty_cicd.beacon.node_project import (
     BEACON_PACKAGE,
     BEACON_VERSION_RANGE,
     file_reader,
     nearest_package_json,
-    read_package_json,
-    uses_workers_runtime,
 )
 from chitty_cicd.edits import Plan
 from chitty_cicd.errors import ChittyError
@@ -25,14 +24,17 @@ _DECLARING_FIELDS = ("dependencies", "devDependencies", "optionalDependencies")
 def plan_package_json(root: Path, answers: Mapping[str, Any], plan: Plan) -> None:
     """Plan `@chittycorp/app-beacon` in dependencies, keeping any version already declared.
 
-    When beacon_entry is set, the dependency goes into the package.json closest to it, so a
-    workspace package of a monorepo declares what it imports. Otherwise it goes into the
-    root package.json.
+    The dependency goes into the package.json closest to the entry point, so a workspace
+    package of a monorepo declares what it imports. Nothing is added when no entry point
+    is wired (the beacon step notes why), nor for a Cloudflare Worker.
     """
     if answers.get("project_type") != "node" or not answers.get("beacon_enabled"):
         return
     read = file_reader(root, plan)
-    if uses_workers_runtime(answers.get("deploy_target"), read_package_json(read)):
+    entry = resolve_entry(root, read, answers)
+    if entry.path is None:
+        return
+    if entry.kind == WORKER:
         plan.notes.append(
             f"{BEACON_PACKAGE} is not added for a Cloudflare Worker: the Workers runtime "
             "rejects requests and timers while a module loads, which a side-effect import "
@@ -40,8 +42,7 @@ def plan_package_json(root: Path, answers: Mapping[str, Any], plan: Plan) -> Non
         )
         return
 
-    entry = str(answers.get("beacon_entry") or "").strip()
-    relpath = (nearest_package_json(read, entry) if entry else None) or PACKAGE_JSON
+    relpath = nearest_package_json(read, entry.path) or PACKAGE_JSON
     text = read(relpath)
     if text is None:
         raise ChittyError(
