@@ -50,7 +50,11 @@ def plan_wrangler(root: Path, answers: Mapping[str, Any], plan: Plan) -> None:
     endpoint = str(answers.get("beacon_endpoint") or DEFAULT_ENDPOINT)
     cron = None
     if answers.get("project_type") == "node" and uses_workers_runtime("cloudflare", read_package_json(read)):
-        cron = beacon_cron(int(answers.get("beacon_interval_ms") or DEFAULT_INTERVAL_MS))
+        from chitty_cicd.beacon.node_entry import resolve_entry
+
+        # The cron calls the wrapper's scheduled() handler, so only a wired Worker gets it.
+        if resolve_entry(root, read, answers).path is not None:
+            cron = beacon_cron(int(answers.get("beacon_interval_ms") or DEFAULT_INTERVAL_MS))
 
     text = read(config_path) or ""
     if config_path.endswith(".toml"):
