@@ -153,6 +153,8 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
 def _start(args: argparse.Namespace, reporter: Reporter) -> tuple[RunState, list[Target], dict[str, str]]:
     """Check the command line, resolve the template and the repositories; raise UsageError."""
     data = options.parse_data(args.data)
+    options.check_data_keys(data)
+    options.check_types(args.types)
     specs = list(args.repos) + (options.read_specs(args.repos_file) if args.repos_file else [])
     if not specs and not args.org:
         raise options.UsageError("name at least one repository or --org")

@@ -7,12 +7,15 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Any
 
+import yaml
 from packaging.version import InvalidVersion, Version
 
 from chitty_cicd import gitops
@@ -97,6 +100,37 @@ def parse_data(pairs: Sequence[str]) -> dict[str, str]:
     return data
 
 
+PROJECT_TYPES = ("node", "python", "rust", "go")
+_COPIER_YML = Path(__file__).resolve().parents[2] / "copier.yml"
+
+
+def check_types(values: Sequence[str]) -> None:
+    """Raise UsageError for a --type value that is not a project type."""
+    for value in values:
+        for project_type in filter(None, value.split(",")):
+            if project_type not in PROJECT_TYPES:
+                raise UsageError(f"--type {project_type!r} is not one of {', '.join(PROJECT_TYPES)}")
+
+
+def check_data_keys(data: Mapping[str, Any]) -> None:
+    """Raise UsageError for a --data key that is not a question of this checkout's copier.yml.
+
+    Copier itself accepts an unknown key silently, so a typo would change nothing.
+    """
+    if not _COPIER_YML.is_file():
+        return
+    questions = {
+        key
+        for key in (yaml.safe_load(_COPIER_YML.read_text(encoding="utf-8")) or {})
+        if not key.startswith("_")
+    }
+    unknown = sorted(set(data) - questions)
+    if unknown:
+        raise UsageError(
+            f"--data {unknown[0]} is not a question of the template; known: {', '.join(sorted(questions))}"
+        )
+
+
 def read_specs(path: Path) -> list[str]:
     return targets_module.read_repos_file(path)
 
@@ -124,6 +158,10 @@ def needs_api(orgs: Sequence[str], specs: Sequence[str], api_url: str) -> bool:
 def prepare_setup(args: argparse.Namespace, *, needs_api: bool) -> Setup:
     """Check git, then resolve the template version and the token. Raise UsageError when one is missing."""
     _check_git_identity()
+    if not re.match(r"^https?://[^/\s]+", args.api_url):
+        raise UsageError(
+            f"--api-url {args.api_url!r} is not an http(s) URL; e.g. https://github.example.com/api/v3"
+        )
     vcs_ref, label, commit = resolve_template_ref(args.template, args.vcs_ref)
     web_host = web_host_for(args.api_url)
     setup = Setup(args.template, vcs_ref, label, commit, web_host, args.git_protocol)
@@ -179,9 +217,10 @@ def resolve_template_ref(template: str, vcs_ref: str | None) -> tuple[str | None
             refs.get(f"refs/tags/{vcs_ref}^{{}}")
             or refs.get(f"refs/tags/{vcs_ref}")
             or refs.get(f"refs/heads/{vcs_ref}")
-            or vcs_ref
         )
-        return vcs_ref, vcs_ref, commit
+        if commit is None and not re.fullmatch(r"[0-9a-f]{7,40}", vcs_ref):
+            raise UsageError(f"--vcs-ref {vcs_ref!r} is not a tag or branch of the template {template}")
+        return vcs_ref, vcs_ref, commit or vcs_ref
 
     versions = []
     for ref in refs:

@@ -120,7 +120,7 @@ def _prepare(job: Job) -> Prepared:
         prepared.outcome = "failed"
         prepared.reason = (
             f"the update to {result.version} left conflicts in {', '.join(result.conflicts)}; "
-            "nothing was pushed: run copier update in a clone and resolve them by hand"
+            "nothing was pushed: run chitty-cicd update in a clone, resolve them and push by hand"
         )
         return prepared
 

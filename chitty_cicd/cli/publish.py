@@ -173,7 +173,8 @@ def pull_request_text(prepared: Prepared) -> tuple[str, str]:
 
     lines = [intro, "", "### Files"]
     lines += [f"- {_FILE_STATUS.get(status, 'changed')} `{path}`" for status, path in prepared.files]
-    lines += ["", "### Detected answers", "", "| answer | value |", "| --- | --- |"]
+    heading = "Detected answers" if prepared.operation == "copy" else "Answers"
+    lines += ["", f"### {heading}", "", "| answer | value |", "| --- | --- |"]
     lines += [f"| `{k}` | `{_show(v)}` |" for k, v in detected_answers(prepared.answers).items()]
     lines += ["", "### Files kept as the repository's own"]
     kept = kept_files(prepared.answers)
@@ -184,7 +185,12 @@ def pull_request_text(prepared: Prepared) -> tuple[str, str]:
     if prepared.notes:
         lines += ["", "### Notes"] + [f"- {note}" for note in prepared.notes]
     lines += ["", "### Review checklist (SOP-001 step 4.2)"]
-    lines += [f"- [ ] {item}" for item in REVIEW_CHECKLIST]
+    checklist = [
+        item
+        for item in REVIEW_CHECKLIST
+        if "ChittyBeacon" not in item or prepared.answers.get("beacon_enabled")
+    ]
+    lines += [f"- [ ] {item}" for item in checklist]
     lines += ["", "Opened by `chitty-cicd apply`."]
     return title, "\n".join(lines) + "\n"
 

@@ -65,12 +65,14 @@ def targets_from_args(
 
 
 def read_repos_file(path: Path) -> list[str]:
-    """Read one path or clone URL per line, ignoring blank lines and lines starting with #."""
+    """Read one path or clone URL per line, ignoring blank lines and # comments."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ChittyError(f"cannot read the repositories file: {error.strerror}", path=path) from error
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    # "#" starts a comment at the start of a line or after whitespace; URLs may contain "#" otherwise.
+    specs = (re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip() for line in text.splitlines())
+    return [spec for spec in specs if spec]
 
 
 def github_full_name(spec: str, web_host: str) -> str | None:

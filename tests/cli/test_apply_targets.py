@@ -151,6 +151,10 @@ def test_apply_unknown_org_exits_2(apply_cli, fake_api: FakeGitHub):
         ([], "error: name at least one repository or --org"),
         (["--org", "acme", "--data", "novalue"], "error: --data 'novalue' is not KEY=VALUE"),
         (["--org", "acme", "--only-failed", "--no-ledger"], "error: --only-failed reads the ledger"),
+        (["--org", "acme", "--type", "cobol"], "error: --type 'cobol' is not one of node, python, rust, go"),
+        (["--org", "acme", "--data", "project_tpye=node"], "error: --data project_tpye is not a question"),
+        (["--org", "acme", "--vcs-ref", "v9.9.9"], "error: --vcs-ref 'v9.9.9' is not a tag or branch"),
+        (["--org", "acme", "--api-url", "notaurl"], "error: --api-url 'notaurl' is not an http(s) URL"),
     ],
 )
 def test_apply_usage_errors_exit_2(apply_cli, args: list[str], message: str):
@@ -252,3 +256,12 @@ def git_only_path(tmp_path: Path) -> str:
     git_path = subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
     (bin_dir / "git").symlink_to(git_path)
     return str(bin_dir)
+
+
+def test_repos_file_trailing_comment(tmp_path: Path):
+    from chitty_cicd.cli.targets import read_repos_file
+
+    repos_file = tmp_path / "repos.txt"
+    repos_file.write_text("# the services\nlocal/rust-cli  # our CLI\nhttps://example.test/a.git#main\n\n")
+
+    assert read_repos_file(repos_file) == ["local/rust-cli", "https://example.test/a.git#main"]
