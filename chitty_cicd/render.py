@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chitty_cicd.errors import ChittyError
 from chitty_cicd.tasks import run_post_render
 from chitty_cicd.update import UpdateConflictError, read_answers, update_repository
 
@@ -186,14 +188,34 @@ def _run_copier(
         contextlib.redirect_stderr(sink),
     ):
         warnings.simplefilter("ignore")
-        return copier.run_copy(
-            src_path=template,
-            dst_path=repo_dir,
-            data=data,
-            defaults=True,
-            unsafe=True,
-            vcs_ref=vcs_ref,
-            quiet=True,
-            skip_tasks=True,
-            pretend=operation == "pretend",
-        )
+        try:
+            return _copier_copy(copier, template, repo_dir, data, vcs_ref, operation)
+        except ValueError as error:
+            raise _answer_error(error) from error
+
+
+_VALIDATION_PREFIX = re.compile(r"^Validation error for question '[^']+': ")
+
+
+def _answer_error(error: ValueError) -> Exception:
+    """Turn Copier's error for a rejected answer into the message the validator wrote."""
+    message = str(error)
+    if _VALIDATION_PREFIX.match(message) or message.startswith("Invalid choice"):
+        return ChittyError(_VALIDATION_PREFIX.sub("", message))
+    return error
+
+
+def _copier_copy(
+    copier: Any, template: str, repo_dir: Path, data: dict[str, Any], vcs_ref: str | None, operation: str
+) -> Any:
+    return copier.run_copy(
+        src_path=template,
+        dst_path=repo_dir,
+        data=data,
+        defaults=True,
+        unsafe=True,
+        vcs_ref=vcs_ref,
+        quiet=True,
+        skip_tasks=True,
+        pretend=operation == "pretend",
+    )

@@ -86,7 +86,9 @@ def test_apply_failures_leave_other_repositories_succeeding(
     assert "pushes are frozen for this repository" in out
     assert "[acme/gone] failed: git clone failed: fatal: " in out
     assert "[acme/broken] failed: " in out
-    assert "package.json" in out.split("[acme/broken] failed: ")[1].splitlines()[0]
+    broken_reason = out.split("[acme/broken] failed: ")[1].splitlines()[0]
+    assert broken_reason.startswith("package.json:2: invalid JSON")
+    assert "Validation error" not in broken_reason
     assert "[acme/web] pull request opened" in out
     assert "[acme/tool] pull request opened" in out
     assert "Failed (3):" in out
