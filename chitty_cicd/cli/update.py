@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from chitty_cicd.cli.options import parse_data
+from chitty_cicd.cli.options import check_data_keys, parse_data
 from chitty_cicd.errors import ChittyError
 from chitty_cicd.update import UpdateConflictError, summary_markdown, update_repository
 
@@ -63,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         data = parse_data(args.data)
+        check_data_keys(data)
         result = update_repository(args.path, data=data, vcs_ref=args.vcs_ref)
     except UpdateConflictError as error:
         print(f"error: {error}", file=sys.stderr)
