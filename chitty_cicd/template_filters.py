@@ -114,17 +114,18 @@ def _copier_operation() -> str | None:
 
 
 def kept_files_problem(kept_files: Any) -> str:
-    """Return why kept_files is not a list of generated paths to keep, or ""."""
+    """Return why kept_files is not a list of paths to keep, or "".
+
+    Membership in this release's rendered paths is not checked: a later release may
+    rename them, and its migration renames the entries before Copier validates them.
+    """
     if not isinstance(kept_files, list):
         return "kept_files must be a YAML list of paths, e.g. [.github/workflows/ci.yml]"
     for path in kept_files:
         if not isinstance(path, str) or not path.strip("/"):
             return f"kept_files entry {path!r} is not a path; write paths such as .github/workflows/ci.yml"
-        if path.strip("/") not in managed.RENDERED_PATHS:
-            return (
-                f"kept_files entry {path!r} is not a file this template renders; "
-                f"list only these: {', '.join(managed.RENDERED_PATHS)}"
-            )
+        if path.strip("/") == ".copier-answers.yml":
+            return "kept_files cannot list .copier-answers.yml: Copier needs it to update the repository"
     return ""
 
 

@@ -230,9 +230,12 @@ def test_copy_answers_file_records_absolute_source(render: Callable[..., Path]) 
         ({**TYPES["go"], "dependabot_reviewers": "devops team"}, "dependabot_reviewers 'devops team' is not a team slug"),
         ({**TYPES["go"], "github_org": "-bad-"}, "github_org '-bad-' is not a GitHub organization name"),
         ({**TYPES["go"], "default_branch": "has space"}, "default_branch 'has space' is not a branch name"),
+        ({**TYPES["go"], "kept_files": [3]}, "kept_files entry 3 is not a path"),
+        ({**TYPES["go"], "kept_files": [".copier-answers.yml"]}, "kept_files cannot list .copier-answers.yml"),
     ],
     ids=["project-type", "deploy-target", "package-manager", "node-version", "python-version",
-         "beacon-endpoint", "beacon-interval", "beacon-entry", "reviewers", "org", "branch"],
+         "beacon-endpoint", "beacon-interval", "beacon-entry", "reviewers", "org", "branch",
+         "kept-number", "kept-answers-file"],
 )
 def test_copy_rejects_bad_answer(render: Callable[..., Path], tmp_path: Path, data: dict, message: str) -> None:
     with pytest.raises(ValueError, match="Validation error") as error:
