@@ -111,8 +111,10 @@ def current_branch(repo: Path) -> str:
 
 
 def status_paths(repo: Path) -> list[str]:
-    """List the paths `git status` reports as changed or untracked, one entry per file."""
-    output = run_git(["status", "--porcelain", "-z", "--untracked-files=all"], repo).stdout
+    """List the paths under repo that `git status` reports as changed or untracked, relative to repo."""
+    # Porcelain output names paths from the top of the work tree, which repo may be below.
+    prefix = run_git(["rev-parse", "--show-prefix"], repo).stdout.strip()
+    output = run_git(["status", "--porcelain", "-z", "--untracked-files=all", "--", "."], repo).stdout
     entries = output.split("\0")
     paths = []
     index = 0
@@ -121,7 +123,7 @@ def status_paths(repo: Path) -> list[str]:
         index += 1
         if not entry:
             continue
-        paths.append(entry[3:])
+        paths.append(entry[3:].removeprefix(prefix))
         if entry[0] in "RC":
             index += 1  # a rename or copy is followed by its source path
     return paths

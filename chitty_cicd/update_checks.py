@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from chitty_cicd.errors import ChittyError
+from chitty_cicd.gitops import status_paths
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Copier labels the two sides of an inline conflict with these lines (copier 9.19.1, _main.py).
@@ -219,18 +220,4 @@ def last_line(text: str) -> str:
 
 def changed_paths(root: Path) -> list[str]:
     """List paths under root that differ from HEAD, untracked files included, relative to root."""
-    # Porcelain output names paths from the top of the work tree, which root may be below.
-    prefix = run_git(root, "rev-parse", "--show-prefix").strip()
-    output = run_git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", ".")
-    entries = output.split("\0")
-    paths = []
-    index = 0
-    while index < len(entries):
-        entry = entries[index]
-        index += 1
-        if not entry:
-            continue
-        paths.append(entry[3:].removeprefix(prefix))
-        if entry[0] in "RC":
-            index += 1  # a rename or copy is followed by its source path
-    return paths
+    return status_paths(root)
