@@ -13,6 +13,9 @@ from pathlib import Path
 
 from chitty_cicd.errors import ChittyError
 
+# The reason apply and preflight give for skipping a repository without commits.
+EMPTY_REPOSITORY = "empty repository (no commits)"
+
 GIT_TIMEOUT_SECONDS = 600
 
 

@@ -13,7 +13,7 @@ import json
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,17 @@ from chitty_cicd.cli.preflight_checks import CI_CHECK_NAME, Finding, check_repos
 from chitty_cicd.cli.prepare import init_worker
 from chitty_cicd.cli.targets import Target
 from chitty_cicd.errors import ChittyError
-from chitty_cicd.report import Reporter, log_through
+from chitty_cicd.report import RepoResult, Reporter, log_through
+
+# The reason apply gives for a repository without commits, which it skips.
+
+
+@dataclass
+class Skipped:
+    """A repository that preflight leaves out, as apply does."""
+
+    reason: str
+
 
 EPILOG = """\
 exit status:
@@ -88,11 +98,21 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     noun = "repository" if len(targets) == 1 else "repositories"
     reporter.start(len(targets), f"Checking {len(targets)} {noun}")
 
+    # Archived repositories and forks carry the skip reason apply reports for them.
+    skipped = [RepoResult(target.name, "skipped", reason=target.skip_reason or "") for target in resolved]
+    skipped = [result for result in skipped if result.reason]
     answers = _detect_all(setup, targets, args)
-    findings = [
-        check_repository(setup.client, target.full_name or target.name, answers.get(target.key), args.protect)
-        for target in targets
-    ]
+    findings = []
+    for target in targets:
+        detected = answers.get(target.key)
+        if isinstance(detected, Skipped):
+            skipped.append(RepoResult(target.name, "skipped", reason=detected.reason))
+            continue
+        repo = target.full_name or target.name
+        findings.append(check_repository(setup.client, repo, detected, args.protect))
+
+    for result in skipped:
+        reporter.finish(result)
     for finding in findings:
         _print_finding(reporter, finding)
 
@@ -100,12 +120,18 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     reporter.say("")
     reporter.say(f"{len(findings) - len(not_ready)} of {len(findings)} repositories are ready.")
     if args.json:
-        document = {"ci_check": CI_CHECK_NAME, "repositories": [asdict(f) for f in findings]}
+        document = {
+            "ci_check": CI_CHECK_NAME,
+            "repositories": [asdict(f) for f in findings],
+            "skipped": [{"repo": result.repo, "reason": result.reason} for result in skipped],
+        }
         args.json.write_text(reporter.mask(json.dumps(document, indent=2)) + "\n", encoding="utf-8")
     return 1 if not_ready else 0
 
 
-def _detect_all(setup: options.Setup, targets: list[Target], args: argparse.Namespace) -> dict[str, Any]:
+def _detect_all(
+    setup: options.Setup, targets: list[Target], args: argparse.Namespace
+) -> dict[str, dict[str, Any] | str | Skipped]:
     """Clone each repository and read or detect its answers, in worker processes."""
     workdir = Path(tempfile.mkdtemp(prefix="chitty-preflight-"))
     try:
@@ -132,13 +158,19 @@ def _detect_all(setup: options.Setup, targets: list[Target], args: argparse.Name
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def detect_answers(job: tuple[Any, ...]) -> dict[str, Any] | str:
-    """Return a repository's answers (recorded, else detected), or the reason they are unknown."""
+def detect_answers(job: tuple[Any, ...]) -> dict[str, Any] | str | Skipped:
+    """Return a repository's answers (recorded, else detected), the reason they are unknown,
+    or Skipped for an empty repository, which has no branch to check or protect."""
     _key, clone_url, branch, repo_dir, template, vcs_ref, git_env = job
     try:
-        gitops.clone(clone_url, repo_dir, branch=branch, env=git_env)
+        try:
+            gitops.clone(clone_url, repo_dir, branch=branch, env=git_env)
+        except gitops.GitError:
+            if gitops.remote_is_empty(clone_url, git_env):
+                return Skipped(gitops.EMPTY_REPOSITORY)
+            raise
         if gitops.head_commit(repo_dir) is None:
-            return "empty repository (no commits)"
+            return Skipped(gitops.EMPTY_REPOSITORY)
         return render.read_answers(repo_dir) or render.detect_answers(template, repo_dir, vcs_ref=vcs_ref)
     except ChittyError as error:
         return str(error)
@@ -157,6 +189,8 @@ def _print_finding(reporter: Reporter, finding: Finding) -> None:
     if finding.missing_recommended_secrets:
         recommended = ", ".join(finding.missing_recommended_secrets)
         reporter.repo_line(finding.repo, f"  recommended secret not set: {recommended}")
+    for note in finding.notes:
+        reporter.repo_line(finding.repo, f"  {note}", "yellow")
     for problem in finding.problems:
         reporter.repo_line(finding.repo, f"  {problem}", "yellow")
     if not finding.problems:

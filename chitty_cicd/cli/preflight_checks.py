@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chitty_cicd.cli.publish import kept_files
 from chitty_cicd.ecosystems import (
     CI_CHECK_NAME,
     DEPLOY_ENVIRONMENTS,
@@ -13,6 +14,10 @@ from chitty_cicd.ecosystems import (
     TEMPLATE_UPDATE_SECRETS,
 )
 from chitty_cicd.github_api import GitHubClient, GitHubError
+
+# The template's workflow that reports the CI check. A repository that keeps its own
+# version of this file reports its own checks instead.
+CI_WORKFLOW = ".github/workflows/ci.yml"
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Finding:
     actions_can_create_prs: str = "unknown"
     requires_ci_check: str = "unknown"
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def check_repository(
@@ -43,7 +49,8 @@ def check_repository(
             finding.problems.append(f"cannot tell which secrets it needs: {answers}")
         _check_actions(client, finding, repo, answers)
         branch = response.data.get("default_branch") or "main"
-        _check_protection(client, finding, repo, branch, protect)
+        own_ci = isinstance(answers, dict) and CI_WORKFLOW in kept_files(answers)
+        _check_protection(client, finding, repo, branch, protect=protect, own_ci=own_ci)
     except GitHubError as error:
         finding.problems.append(str(error))
     return finding
@@ -117,10 +124,24 @@ def _check_actions(client: GitHubClient, finding: Finding, repo: str, answers: A
         )
 
 
-def _check_protection(client: GitHubClient, finding: Finding, repo: str, branch: str, protect: bool) -> None:
+def _check_protection(
+    client: GitHubClient, finding: Finding, repo: str, branch: str, *, protect: bool, own_ci: bool
+) -> None:
+    """Check that the branch requires the CI check, and add it with protect.
+
+    A repository with its own CI never reports that check, so requiring it would block every
+    merge: such a repository gets a note instead, and its branch is left unchanged.
+    """
     base = f"/repos/{repo}/branches/{branch}/protection"
     checks = client.request("GET", f"{base}/required_status_checks", allow=(404,))
     required = checks.status == 200 and CI_CHECK_NAME in _check_names(checks.data)
+    if not required and own_ci:
+        finding.requires_ci_check = "no (own CI)"
+        finding.notes.append(
+            f'keeps its own CI ({CI_WORKFLOW}), which does not report the "{CI_CHECK_NAME}" check, '
+            f"so {branch} was left unchanged; require its own check by hand"
+        )
+        return
     if not required and protect:
         _require_check(client, base, checks.status == 200)
         required = True

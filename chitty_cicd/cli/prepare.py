@@ -43,6 +43,7 @@ class Job:
     cache_dir: Path | None = None
     types: tuple[str, ...] = ()
     git_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    owner: str | None = None
 
 
 @dataclass
@@ -99,13 +100,17 @@ def _prepare(job: Job) -> Prepared:
         )
     except gitops.GitError as error:
         if gitops.remote_is_empty(job.clone_url, job.git_env):
-            return Prepared(job.key, "skipped", reason="empty repository (no commits)")
+            return Prepared(job.key, "skipped", reason=gitops.EMPTY_REPOSITORY)
         return Prepared(job.key, "failed", reason=str(error))
     base = gitops.head_commit(repo_dir)
     if base is None:
-        return Prepared(job.key, "skipped", reason="empty repository (no commits)")
+        return Prepared(job.key, "skipped", reason=gitops.EMPTY_REPOSITORY)
 
-    result = render.render_repository(job.template, repo_dir, data=job.data, vcs_ref=job.vcs_ref)
+    data = dict(job.data)
+    if job.owner and "github_org" not in data and not (repo_dir / render.ANSWERS_FILE).is_file():
+        # The clone URL may not name GitHub (Enterprise, mirrors), but the API gave the owner.
+        data["github_org"] = job.owner
+    result = render.render_repository(job.template, repo_dir, data=data, vcs_ref=job.vcs_ref)
     prepared = Prepared(
         job.key,
         "changed",

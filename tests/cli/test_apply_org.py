@@ -43,6 +43,8 @@ def test_apply_pull_request_body(apply_cli, remotes: Remotes, fake_api: FakeGitH
     assert "- added `.copier-answers.yml`" in body
     assert "- changed `package.json`" in body
     assert "| `project_type` | `node` |" in body
+    assert "| `github_org` | `acme` |" in body
+    assert "@acme/DevOps-team" in remotes.show("acme", "site", "ci/initial-setup", ".github/CODEOWNERS")
     assert "### Files kept as the repository's own\n- `.github/workflows/ci.yml`\n" in body
     assert body.endswith(
         "### Review checklist (SOP-001 step 4.2)\n"
