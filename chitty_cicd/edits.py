@@ -11,7 +11,7 @@ from chitty_cicd.errors import ChittyError
 
 @dataclass
 class Plan:
-    """What the post-render steps want to write, keep and tell the user."""
+    """The files the post-render steps will write, the files they keep, and notes for the user."""
 
     writes: dict[str, str] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Which generated paths the template renders and which it merges into the user's files."""
+"""The generated paths: those the template renders and those it merges into the user's files."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-# Copier does not put the template on sys.path; the rules live beside this folder.
-# NOTE: in one process that renders several template versions (the bulk tool, the tests),
-# the chitty_cicd imported first serves them all; only defaults and validators use it.
+# Copier does not put the template on sys.path, so the rules beside this folder are added.
+# NOTE: a process that renders several template versions (the bulk tool, the tests) uses
+# the chitty_cicd it imported first for all of them. Only defaults and validators use it.
 _TEMPLATE_ROOT = str(Path(__file__).resolve().parents[1])
 if _TEMPLATE_ROOT not in sys.path:
     sys.path.insert(0, _TEMPLATE_ROOT)
